@@ -1,0 +1,185 @@
+/**
+ * Trunkline's entry point: `npm start`. Loads and validates the config (one line naming the key
+ * on a bad value), starts the SIP user agent, the RTP port pool and pacer, and the call manager
+ * with the configured bot, and drains calls on SIGTERM/SIGINT.
+ *
+ * `startTrunkline()` is exported so tests run the whole server in process on free ports.
+ */
+import { availableParallelism } from 'node:os';
+import { pathToFileURL } from 'node:url';
+import { CallManager, CallRouter, type CallDeps } from './call/index.js';
+import { createBot, type Bot, type BotContext } from './pipeline/index.js';
+import { Pacer, PortPool } from './rtp/index.js';
+import { SipUserAgent, isWildcard, localAddressToward } from './sip/index.js';
+import {
+  ConfigError,
+  DEFAULT_ALLOWED_SOURCES,
+  createLogger,
+  loadConfig,
+  systemClock,
+  type Clock,
+  type Logger,
+  type TrunklineConfig,
+} from './shared/index.js';
+
+/** The bots this build carries. `agent` and `wss://` bridges are accepted by the schema but come later. */
+const BUILT_IN_BOTS = ['demo', 'echo'] as const;
+type BuiltInBot = (typeof BUILT_IN_BOTS)[number];
+
+function isBuiltIn(name: string): name is BuiltInBot {
+  return (BUILT_IN_BOTS as readonly string[]).includes(name);
+}
+
+/** Refuses, at start-up, a bot this build cannot run: a call must never find that out. */
+export function checkBots(config: TrunklineConfig, env: Readonly<Record<string, string | undefined>> = process.env): void {
+  if (!isBuiltIn(config.bot)) {
+    throw new ConfigError(env.TRUNKLINE_BOT !== undefined ? 'TRUNKLINE_BOT' : 'bot', 'demo or echo (agent and wss:// bots are not available in this build yet)', config.bot);
+  }
+  config.routes.forEach((r, i) => {
+    if (!isBuiltIn(r.bot)) throw new ConfigError(`routes[${i}].bot`, 'demo or echo (agent and wss:// bots are not available in this build yet)', r.bot);
+  });
+}
+
+export interface Trunkline {
+  readonly config: TrunklineConfig;
+  readonly ua: SipUserAgent;
+  readonly calls: CallManager;
+  readonly pool: PortPool;
+  readonly pacer: Pacer;
+  /** The SIP port actually bound (differs from config when it asked for port 0). */
+  readonly sipPort: number;
+  /** Drains calls (up to `drainTimeoutMs`), then closes everything. Idempotent. */
+  stop(drainTimeoutMs?: number): Promise<void>;
+}
+
+export interface StartOptions {
+  logger?: Logger;
+  clock?: Clock;
+  /** Bot warm-up bound before a call is refused with 503 (ms). */
+  warmTimeoutMs?: number;
+}
+
+export async function startTrunkline(config: TrunklineConfig, options: StartOptions = {}): Promise<Trunkline> {
+  checkBots(config);
+  const logger = options.logger ?? createLogger({ level: config.logLevel });
+  const clock = options.clock ?? systemClock;
+
+  const pool = new PortPool({ min: config.rtp.portMin, max: config.rtp.portMax, quarantineMs: config.rtp.quarantineMs, clock, logger });
+  const pacer = new Pacer({ clock, logger });
+  const ua = new SipUserAgent({ config, clock, logger });
+
+  const listenHost = config.sip.listen.host;
+  const deps: CallDeps = {
+    config,
+    clock,
+    logger,
+    pool,
+    pacer,
+    warmTimeoutMs: options.warmTimeoutMs ?? 3000,
+    mediaAddress: (toward) =>
+      config.sip.externalAddress ?? (isWildcard(listenHost) ? localAddressToward(toward, listenHost.includes(':')) : listenHost),
+    createBot: (name: string, context: BotContext): Bot => {
+      if (!isBuiltIn(name)) throw new ConfigError('bot', 'demo or echo', name);
+      return createBot(name, context);
+    },
+  };
+  const calls = new CallManager(deps, new CallRouter(config.routes, config.bot));
+  calls.attach(ua);
+
+  await ua.start();
+
+  const usesDemo = config.bot === 'demo' || config.routes.some((r) => r.bot === 'demo');
+  if (usesDemo) {
+    // Warm the offline TTS and the demo prompts now, so the first caller hears the bot at once.
+    // Preparing one throwaway demo bot fills the process-wide prompt cache every call shares.
+    const started = clock.now();
+    const warm = createBot('demo', { callId: 'warm-up', metadata: {}, logger, clock, hangup: () => undefined, transfer: () => undefined });
+    try {
+      await warm.prepare();
+    } finally {
+      await warm.close();
+    }
+    logger.info({ ms: Math.round(clock.now() - started) }, 'demo bot prompts ready');
+  }
+
+  const usingDefaultTrunks = config.trunks.inbound.length === 1 && config.trunks.inbound[0]?.name === 'default-private';
+  logger.info(
+    {
+      sip: { udp: config.sip.transports.includes('udp'), tcp: config.sip.transports.includes('tcp'), host: listenHost, port: ua.port },
+      externalAddress: config.sip.externalAddress,
+      rtp: `${config.rtp.portMin}-${config.rtp.portMax}`,
+      bot: config.bot,
+      trunks: config.trunks.inbound.map((t) => ({ name: t.name, addresses: t.addresses, auth: t.auth !== undefined })),
+      unknownSource: config.sip.unknownSource,
+    },
+    usingDefaultTrunks
+      ? `listening on ${listenHost}:${ua.port}; accepting calls from loopback and private ranges only (${DEFAULT_ALLOWED_SOURCES.join(', ')}) — configure trunks to accept a carrier`
+      : `listening on ${listenHost}:${ua.port}; accepting calls from ${config.trunks.inbound.length} configured trunk(s)`,
+  );
+
+  let stopping: Promise<void> | undefined;
+  return {
+    config,
+    ua,
+    calls,
+    pool,
+    pacer,
+    sipPort: ua.port,
+    stop(drainTimeoutMs = 0): Promise<void> {
+      stopping ??= (async () => {
+        await calls.drain(drainTimeoutMs);
+        await ua.close();
+        pacer.stop();
+        await pool.close();
+      })();
+      return stopping;
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  let config: TrunklineConfig;
+  try {
+    config = loadConfig();
+    checkBots(config);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`config error: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const logger = createLogger({ level: config.logLevel });
+  if (config.calls.workers !== 'auto' && config.calls.workers > 0) {
+    logger.warn({ workers: config.calls.workers, cores: availableParallelism() }, 'worker threads are not implemented yet; media runs in the main thread');
+  }
+  const server = await startTrunkline(config, { logger });
+  let signalled = false;
+  const shutdown = (signal: string): void => {
+    if (signalled) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    signalled = true;
+    logger.info({ signal, active: server.calls.active, drainTimeoutSec: config.calls.drainTimeoutSec }, 'shutting down: new calls get 503, calls in progress may finish');
+    server.stop(config.calls.drainTimeoutSec * 1000).then(
+      () => {
+        logger.info('stopped');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        logger.error({ err }, 'error during shutdown');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`fatal: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  });
+}

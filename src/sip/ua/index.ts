@@ -1,0 +1,11 @@
+/**
+ * The SIP user agent (RFC 3261 §8, §13-§15): incoming and outgoing INVITE sessions on top of the
+ * dialog layer, request screening (trunk source, digest, method, Require, Max-Forwards), OPTIONS.
+ */
+export { SipUserAgent, resolveHop } from './user-agent.js';
+export type { SipUserAgentOptions, UaTransport } from './user-agent.js';
+export { InboundCall } from './incoming-call.js';
+export type { IncomingCall, IncomingCallState } from './incoming-call.js';
+export { OutboundCall, requestUriFor } from './outgoing-call.js';
+export type { OutgoingCall, OutgoingCallResult, InviteOptions } from './outgoing-call.js';
+export { checkRequest, SUPPORTED_METHODS, KNOWN_UNSUPPORTED_METHODS } from './request-policy.js';
