@@ -13,15 +13,35 @@ export type EndCause =
   | 'transferred'
   | 'rejected'
   | 'shutdown'
-  | 'error';
+  | 'error'
+  /** Ended through the HTTP API (POST /v1/calls/:id/hangup). */
+  | 'api-hangup'
+  /** Dial-out outcomes (the callee never answered): 486/600, ring timeout, other 4xx/5xx/6xx. */
+  | 'busy'
+  | 'no-answer'
+  | 'failed';
 
-export type CallState = 'ringing' | 'answered' | 'ended';
+/** `dialing` only for calls we place, until the first 180/183. */
+export type CallState = 'dialing' | 'ringing' | 'answered' | 'ended';
+
+export type CallDirection = 'inbound' | 'outbound';
+
+/**
+ * How the call's INVITE ended, for metrics and webhooks. For dial-out, exactly the issue's mapping:
+ * 2xx answered, 486/600 busy, our ring timeout (CANCEL) no-answer, 603 rejected, any other final
+ * failed (with the SIP code). `cancelled`: the caller (inbound) or we (outbound) gave up first.
+ */
+export type CallOutcome = 'answered' | 'busy' | 'no-answer' | 'rejected' | 'failed' | 'cancelled';
+
+export type TransferStage = 'requested' | 'progress' | 'succeeded' | 'failed';
 
 /** The typed events a call emits; the API and webhooks consume them. */
 export interface CallEventMap {
-  ringing: { callId: string };
+  ringing: { callId: string; status: number };
   answered: { callId: string; answeredAt: number };
-  ended: { callId: string; cause: EndCause; sipStatus?: number; durationMs: number };
+  ended: { callId: string; cause: EndCause; outcome: CallOutcome; sipStatus?: number; durationMs: number };
+  /** Blind transfer (RFC 3515): the REFER, each NOTIFY sipfrag status, and the end of it. */
+  transfer: { callId: string; target: string; stage: TransferStage; status?: number; reason?: string };
   dtmf: { callId: string; digit: string; source: 'rfc4733' | 'info' };
   transcript: { callId: string; role: 'user' | 'bot'; text: string; final: boolean };
   'turn-metrics': { callId: string; metrics: TurnMetrics };
@@ -34,17 +54,22 @@ type Listener<T> = (payload: T) => void;
  * is caught and logged, never kills the emitter or the other listeners.
  */
 export class CallEvents {
-  private readonly listeners: { [K in keyof CallEventMap]?: Listener<CallEventMap[K]>[] } = {};
+  // Stored untyped; `on` and `emit` are the typed doors in and out.
+  private readonly listeners = new Map<keyof CallEventMap, Listener<unknown>[]>();
 
   constructor(private readonly logger: Logger) {}
 
   on<K extends keyof CallEventMap>(name: K, listener: Listener<CallEventMap[K]>): void {
-    const list = (this.listeners[name] ??= []) as Listener<CallEventMap[K]>[];
-    list.push(listener);
+    let list = this.listeners.get(name);
+    if (list === undefined) {
+      list = [];
+      this.listeners.set(name, list);
+    }
+    list.push(listener as Listener<unknown>);
   }
 
   emit<K extends keyof CallEventMap>(name: K, payload: CallEventMap[K]): void {
-    const list = this.listeners[name] as Listener<CallEventMap[K]>[] | undefined;
+    const list = this.listeners.get(name);
     if (list === undefined) return;
     for (const listener of list) {
       try {
@@ -56,6 +81,6 @@ export class CallEvents {
   }
 
   clear(): void {
-    for (const key of Object.keys(this.listeners) as (keyof CallEventMap)[]) delete this.listeners[key];
+    this.listeners.clear();
   }
 }

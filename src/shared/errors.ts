@@ -30,6 +30,20 @@ export const ERRORS = {
   SIP_TRANSPORT: { message: 'SIP transport error: %s', sipStatus: 503, retryable: true },
   // media
   RTP_MALFORMED: { message: 'malformed RTP packet: %s', retryable: false },
+  // HTTP API
+  API_UNAUTHORIZED: { message: 'missing or wrong bearer token', httpStatus: 401, retryable: false },
+  API_VALIDATION: { message: 'invalid request: %s', httpStatus: 400, retryable: false },
+  API_NOT_FOUND: { message: 'no such route: %s', httpStatus: 404, retryable: false },
+  API_INTERNAL: { message: 'internal error', httpStatus: 500, retryable: true },
+  CALL_NOT_FOUND: { message: 'no such call: %s', httpStatus: 404, retryable: false },
+  CALL_ENDED: { message: 'call has ended: %s', httpStatus: 409, retryable: false },
+  CALL_NOT_ANSWERED: { message: 'call is not answered yet: %s', httpStatus: 409, retryable: true },
+  TRUNK_UNKNOWN: { message: 'no outbound trunk named %s', httpStatus: 400, retryable: false },
+  NUMBER_INVALID: { message: 'not an E.164 number or SIP URI: %s', httpStatus: 400, retryable: false },
+  BOT_UNKNOWN: { message: 'no bot named %s in this build', httpStatus: 400, retryable: false },
+  WEBHOOK_NO_SECRET: { message: 'webhooks need TRUNKLINE_WEBHOOK_SECRET to sign them', httpStatus: 400, retryable: false },
+  TRANSFER_IN_PROGRESS: { message: 'a transfer is already in progress on call %s', httpStatus: 409, retryable: true },
+  TRANSFER_MODE_UNSUPPORTED: { message: 'transfer mode %s is not available in this build', httpStatus: 501, retryable: false },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -43,6 +43,10 @@ export interface SippOptions {
   deadlineMs?: number;
   /** SIPp's own -timeout (seconds). Default 15. */
   timeoutSec?: number;
+  /** Debugging: also -trace_msg, and keep SIPp's files in this directory. Default: env SIPP_TRACE_DIR. */
+  traceDir?: string;
+  /** Working directory for SIPp (relative rtp_stream / pcap names resolve here). Default: its temporary directory. */
+  cwd?: string;
 }
 
 export interface SippStats {
@@ -129,7 +133,8 @@ export function startSipp(options: SippOptions & { port: number; mediaPort: numb
   done: Promise<SippResult>;
   kill(): void;
 } {
-  const dir = mkdtempSync(join(tmpdir(), 'trunkline-sipp-'));
+  const traceDir = options.traceDir ?? process.env.SIPP_TRACE_DIR;
+  const dir = traceDir !== undefined ? mkdtempSync(join(traceDir, 'sipp-')) : mkdtempSync(join(tmpdir(), 'trunkline-sipp-'));
   const stf = join(dir, 'stats.csv');
   const errFile = join(dir, 'errors.log');
   const scenario = options.scenario.startsWith('/') ? options.scenario : join(SIPP_DIR, options.scenario);
@@ -146,8 +151,9 @@ export function startSipp(options: SippOptions & { port: number; mediaPort: numb
   if (options.auth !== undefined) args.push('-au', options.auth.username, '-ap', options.auth.password);
   for (const [k, v] of Object.entries(options.keys ?? {})) args.push('-key', k, v);
   args.push(...(options.extraArgs ?? []));
+  if (traceDir !== undefined) args.push('-trace_msg');
 
-  const child = spawn('sipp', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('sipp', args, { cwd: options.cwd ?? dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (b: Buffer) => {
@@ -165,7 +171,7 @@ export function startSipp(options: SippOptions & { port: number; mediaPort: numb
       clearTimeout(deadline);
       const csv = existsSync(stf) ? readFileSync(stf, 'utf8') : '';
       const errors = existsSync(errFile) ? readFileSync(errFile, 'utf8') : '';
-      rmSync(dir, { recursive: true, force: true });
+      if (traceDir === undefined) rmSync(dir, { recursive: true, force: true });
       res({ exitCode: code, signal, stats: parseSippStats(csv), errors, stdout, stderr, port: options.port, args });
     });
     child.once('error', (err) => {
