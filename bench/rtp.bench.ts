@@ -31,15 +31,14 @@ function packetPath(): BenchRow[] {
   const popped = new Uint8Array(160);
   const pcm = new Int16Array(160);
   const txPayload = tx.subarray(12);
-  const scratch = new Uint8Array(160);
   let now = 0;
   const op = (i: number): void => {
     // The "received" datagram: a fresh header each time, as the wire would bring it.
     sender.write(rx, 0, 0, i === 0, (i * 160) >>> 0, payload);
     now += 20;
     if (view.parse(rx, 0, 172) !== null) throw new Error('parse failed');
-    for (let k = 0; k < view.payloadLength; k++) scratch[k] = rx[view.payloadOffset + k]!;
-    jb.push(view.sequenceNumber, view.timestamp, view.ssrc, view.marker, scratch, now);
+    // As MediaSession does: the jitter buffer copies the payload straight out of the datagram.
+    jb.pushFrom(view.sequenceNumber, view.timestamp, view.ssrc, view.marker, rx, view.payloadOffset, view.payloadLength, now);
     if (jb.pop(now + 2, popped) === 'packet') {
       codec.decode(popped, pcm);
       concealer.good(pcm);
@@ -102,7 +101,7 @@ async function startEcho(sockets: number): Promise<{ ports: number[]; stop: () =
   };
 }
 
-async function capacity(sessions: number, seconds: number): Promise<BenchRow> {
+export async function capacity(sessions: number, seconds: number): Promise<BenchRow> {
   const echo = await startEcho(Math.max(1, Math.ceil(sessions / 250)));
   const pacer = new Pacer({ clock: systemClock, wakeEarlyMs: 1 });
   const pool = new PortPool({ min: 30000, max: 30000 + sessions * 2 + 400, quarantineMs: 0, clock: systemClock, address: '127.0.0.1' });
@@ -161,6 +160,9 @@ async function capacity(sessions: number, seconds: number): Promise<BenchRow> {
       opsPerSec: Math.round((sent / wallMs) * 1000),
       extra: {
         cpuPercent: Math.round(((cpu.user + cpu.system) / 1000 / wallMs) * 1000) / 10,
+        cpuUserPercent: Math.round((cpu.user / 1000 / wallMs) * 1000) / 10,
+        /** CPU time of this process per session tick (one packet sent, one received, one frame in, one out). */
+        cpuUsPerSessionTick: sent === 0 ? 0 : Math.round(((cpu.user + cpu.system) / sent) * 100) / 100,
         lateP50Ms: lateness.p50Ms,
         lateP99Ms: Math.round(lateness.p99Ms * 10) / 10,
         lateMaxMs: Math.round(lateness.maxMs * 10) / 10,

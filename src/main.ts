@@ -7,8 +7,9 @@
  */
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
+import { buildApiServer, type ApiServer } from './api/index.js';
 import { CallManager, CallRouter, type CallDeps } from './call/index.js';
-import { createBot, type Bot, type BotContext } from './pipeline/index.js';
+import { createBot, isBotName, type Bot, type BotContext } from './pipeline/index.js';
 import { Pacer, PortPool } from './rtp/index.js';
 import { SipUserAgent, isWildcard, localAddressToward } from './sip/index.js';
 import {
@@ -22,21 +23,13 @@ import {
   type TrunklineConfig,
 } from './shared/index.js';
 
-/** The bots this build carries. `agent` and `wss://` bridges are accepted by the schema but come later. */
-const BUILT_IN_BOTS = ['demo', 'echo'] as const;
-type BuiltInBot = (typeof BUILT_IN_BOTS)[number];
-
-function isBuiltIn(name: string): name is BuiltInBot {
-  return (BUILT_IN_BOTS as readonly string[]).includes(name);
-}
-
 /** Refuses, at start-up, a bot this build cannot run: a call must never find that out. */
 export function checkBots(config: TrunklineConfig, env: Readonly<Record<string, string | undefined>> = process.env): void {
-  if (!isBuiltIn(config.bot)) {
-    throw new ConfigError(env.TRUNKLINE_BOT !== undefined ? 'TRUNKLINE_BOT' : 'bot', 'demo or echo (agent and wss:// bots are not available in this build yet)', config.bot);
+  if (!isBotName(config.bot)) {
+    throw new ConfigError(env.TRUNKLINE_BOT !== undefined ? 'TRUNKLINE_BOT' : 'bot', 'demo, echo, agent or a ws(s):// URL', config.bot);
   }
   config.routes.forEach((r, i) => {
-    if (!isBuiltIn(r.bot)) throw new ConfigError(`routes[${i}].bot`, 'demo or echo (agent and wss:// bots are not available in this build yet)', r.bot);
+    if (!isBotName(r.bot)) throw new ConfigError(`routes[${i}].bot`, 'demo, echo, agent or a ws(s):// URL', r.bot);
   });
 }
 
@@ -48,6 +41,10 @@ export interface Trunkline {
   readonly pacer: Pacer;
   /** The SIP port actually bound (differs from config when it asked for port 0). */
   readonly sipPort: number;
+  /** The HTTP API (undefined when started with `http: false`). */
+  readonly api: ApiServer | undefined;
+  /** The HTTP port actually bound. */
+  readonly httpPort: number | undefined;
   /** Drains calls (up to `drainTimeoutMs`), then closes everything. Idempotent. */
   stop(drainTimeoutMs?: number): Promise<void>;
 }
@@ -57,6 +54,10 @@ export interface StartOptions {
   clock?: Clock;
   /** Bot warm-up bound before a call is refused with 503 (ms). */
   warmTimeoutMs?: number;
+  /** Start the HTTP API on config.http.listen (default true). */
+  http?: boolean;
+  /** Webhook delivery tuning (tests shorten the retry schedule). */
+  webhooks?: { timeoutMs?: number; maxAttempts?: number; backoffMs?: number };
 }
 
 export async function startTrunkline(config: TrunklineConfig, options: StartOptions = {}): Promise<Trunkline> {
@@ -79,14 +80,30 @@ export async function startTrunkline(config: TrunklineConfig, options: StartOpti
     mediaAddress: (toward) =>
       config.sip.externalAddress ?? (isWildcard(listenHost) ? localAddressToward(toward, listenHost.includes(':')) : listenHost),
     createBot: (name: string, context: BotContext): Bot => {
-      if (!isBuiltIn(name)) throw new ConfigError('bot', 'demo or echo', name);
-      return createBot(name, context);
+      if (!isBotName(name)) throw new ConfigError('bot', 'demo, echo, agent or a ws(s):// URL', name);
+      return createBot(name, context, { agent: config.agent, bridge: config.bridge });
     },
   };
   const calls = new CallManager(deps, new CallRouter(config.routes, config.bot));
   calls.attach(ua);
 
   await ua.start();
+
+  let api: ApiServer | undefined;
+  let httpPort: number | undefined;
+  if (options.http !== false) {
+    api = await buildApiServer({ config, calls, logger, clock, lateness: () => pacer.lateness(), ...(options.webhooks !== undefined ? { webhooks: options.webhooks } : {}) });
+    try {
+      httpPort = await api.listen();
+    } catch (err) {
+      await api.close(0);
+      await ua.close();
+      pacer.stop();
+      await pool.close();
+      throw err;
+    }
+    logger.info({ http: `${config.http.listen.host}:${httpPort}`, auth: config.http.apiToken !== undefined }, 'HTTP API listening');
+  }
 
   const usesDemo = config.bot === 'demo' || config.routes.some((r) => r.bot === 'demo');
   if (usesDemo) {
@@ -125,9 +142,13 @@ export async function startTrunkline(config: TrunklineConfig, options: StartOpti
     pool,
     pacer,
     sipPort: ua.port,
+    api,
+    httpPort,
     stop(drainTimeoutMs = 0): Promise<void> {
       stopping ??= (async () => {
+        // /readyz answers 503 from here on (calls.isDraining); the API stays up while calls drain.
         await calls.drain(drainTimeoutMs);
+        await api?.close();
         await ua.close();
         pacer.stop();
         await pool.close();

@@ -1,6 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import type { IncomingCall } from '../sip/index.js';
-import type { Logger } from '../shared/index.js';
-import { Call, type CallDeps } from './call.js';
+import { TrunklineError, type Logger } from '../shared/index.js';
+import { Call, type CallDeps, type OutgoingCallSource } from './call.js';
 import type { CallRouter } from './router.js';
 
 /** What the manager needs of the SIP user agent. */
@@ -8,29 +9,61 @@ export interface IncomingCallSource {
   onIncomingCall(handler: (call: IncomingCall) => void): void;
 }
 
+/** A dial-out as the API asks for it; the manager checks it and resolves the trunk. */
+export interface DialOptions {
+  /** E.164 number (+15551234567) or sip:/sips: URI. */
+  readonly to: string;
+  /** E.164 number or SIP URI for From; default the trunk's fromNumber. */
+  readonly from?: string;
+  /** Outbound trunk name; default the first configured one. */
+  readonly trunk?: string;
+  /** Bot name; default the configured default bot. */
+  readonly bot?: string;
+  readonly metadata?: Readonly<Record<string, string>>;
+  /** X- headers only. */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Seconds of ringing before we CANCEL (no-answer). Default 30. */
+  readonly ringTimeoutSec?: number;
+  /** Seconds the answered call may last. Default calls.maxDurationSec. */
+  readonly maxDurationSec?: number;
+}
+
+/** How long an ended call stays visible (GET /v1/calls/:id answers, control answers 409). */
+const RECENT_CALLS = 1000;
+const DEFAULT_RING_TIMEOUT_SEC = 30;
+const NUMBER = /^\+?[0-9]{2,20}$/;
+const SIP_URI = /^sips?:[^\s<>"]+$/i;
+
 /**
- * The registry of live calls: admits or refuses each INVITE (capacity, draining), routes it to a
- * bot, keeps it by Call-ID until it has released everything, and drains on shutdown.
+ * The registry of live calls: admits or refuses each INVITE (capacity, draining), places calls
+ * for the API, routes each to a bot, keeps it by id until it has released everything (then a
+ * bounded number of ended calls for inspection), and drains on shutdown.
  */
 export class CallManager {
   private readonly calls = new Map<string, Call>();
+  private readonly recent = new Map<string, Call>();
   private readonly log: Logger;
   private readonly callHandlers: ((call: Call) => void)[] = [];
+  private outgoing: OutgoingCallSource | undefined;
   private draining = false;
   private totalCalls = 0;
 
   constructor(
     private readonly deps: CallDeps,
     private readonly router: CallRouter,
+    /** Bot names this build can run (dial-out checks the request against them). */
+    private readonly knownBots: readonly string[] = ['demo', 'echo'],
   ) {
     this.log = deps.logger;
   }
 
-  attach(source: IncomingCallSource): void {
+  /** Takes inbound calls from the user agent, and uses it for dial-out when it can place calls. */
+  attach(source: IncomingCallSource & Partial<OutgoingCallSource>): void {
     source.onIncomingCall((incoming) => this.admit(incoming));
+    if (typeof source.invite === 'function') this.outgoing = source as OutgoingCallSource;
   }
 
-  /** Called for every new call the manager accepts (the API and webhooks subscribe here). */
+  /** Called for every new call, inbound or outbound (the API, metrics and webhooks subscribe here). */
   onCall(handler: (call: Call) => void): void {
     this.callHandlers.push(handler);
   }
@@ -47,10 +80,12 @@ export class CallManager {
     return this.draining;
   }
 
+  /** A live call, or one of the last ended ones. */
   get(callId: string): Call | undefined {
-    return this.calls.get(callId);
+    return this.calls.get(callId) ?? this.recent.get(callId);
   }
 
+  /** Live calls. */
   list(): Call[] {
     return [...this.calls.values()];
   }
@@ -75,10 +110,61 @@ export class CallManager {
       to: incoming.to.uri.user ?? incoming.request.uri.user ?? '',
       header: (name) => incoming.header(name),
     });
-    const call = new Call(incoming, bot, this.deps);
+    this.register(new Call({ direction: 'inbound', incoming }, bot, this.deps));
+  }
+
+  /**
+   * Places a call (dial-out). Checks everything the caller can get wrong before anything is
+   * allocated — throws TrunklineError (TRUNK_UNKNOWN, NUMBER_INVALID, BOT_UNKNOWN, capacity) —
+   * then returns the call in state `dialing`; its outcome arrives through its events.
+   */
+  dial(options: DialOptions): Call {
+    if (this.draining) throw new TrunklineError('CAPACITY_DRAINING');
+    if (this.calls.size >= this.deps.config.calls.maxConcurrent) throw new TrunklineError('CAPACITY_MAX_CALLS');
+    const ua = this.outgoing;
+    if (ua === undefined) throw new TrunklineError('TRUNK_UNKNOWN', '(no SIP user agent can place calls)');
+    const trunks = this.deps.config.trunks.outbound;
+    const trunk = options.trunk === undefined ? trunks[0] : trunks.find((t) => t.name === options.trunk);
+    if (trunk === undefined) throw new TrunklineError('TRUNK_UNKNOWN', options.trunk ?? '(none configured)');
+    if (!NUMBER.test(options.to) && !SIP_URI.test(options.to)) throw new TrunklineError('NUMBER_INVALID', options.to);
+    if (options.from !== undefined && !NUMBER.test(options.from) && !SIP_URI.test(options.from)) throw new TrunklineError('NUMBER_INVALID', options.from);
+    const bot = options.bot ?? this.deps.config.bot;
+    if (!this.knownBots.includes(bot)) throw new TrunklineError('BOT_UNKNOWN', bot);
+    const call = new Call(
+      {
+        direction: 'outbound',
+        id: randomUUID(),
+        ua,
+        dial: {
+          trunk,
+          to: options.to,
+          ...(options.from !== undefined ? { from: options.from } : {}),
+          ...(options.headers !== undefined ? { headers: options.headers } : {}),
+          ringTimeoutMs: (options.ringTimeoutSec ?? DEFAULT_RING_TIMEOUT_SEC) * 1000,
+        },
+      },
+      bot,
+      this.deps,
+      {
+        ...(options.metadata !== undefined ? { metadata: options.metadata } : {}),
+        ...(options.maxDurationSec !== undefined ? { maxDurationSec: options.maxDurationSec } : {}),
+      },
+    );
+    this.register(call);
+    return call;
+  }
+
+  private register(call: Call): void {
     this.calls.set(call.callId, call);
     this.totalCalls++;
-    void call.closed.then(() => this.calls.delete(call.callId));
+    void call.closed.then(() => {
+      this.calls.delete(call.callId);
+      this.recent.set(call.callId, call);
+      if (this.recent.size > RECENT_CALLS) {
+        const oldest = this.recent.keys().next().value;
+        if (oldest !== undefined) this.recent.delete(oldest);
+      }
+    });
     for (const handler of this.callHandlers) {
       try {
         handler(call);
@@ -86,7 +172,7 @@ export class CallManager {
         this.log.error({ err }, 'onCall handler threw');
       }
     }
-    call.accept().catch((err: unknown) => {
+    call.start().catch((err: unknown) => {
       this.log.error({ err, callId: call.callId }, 'call setup threw');
       void call.hangup('error', 500);
     });
@@ -94,7 +180,8 @@ export class CallManager {
 
   /**
    * Shutdown (SIGTERM): new calls get 503; calls in progress may finish for `timeoutMs`; the rest
-   * get BYE with a Reason header. Resolves when every call has released its resources.
+   * get BYE with a Reason header (or CANCEL while dialing). Resolves when every call has released
+   * its resources.
    */
   async drain(timeoutMs: number): Promise<void> {
     this.draining = true;

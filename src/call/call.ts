@@ -1,9 +1,22 @@
 import { G711Concealer, g711Codec } from '../codec/index.js';
 import type { Bot, BotContext, BotEvent } from '../pipeline/index.js';
-import { MediaSession, type MediaRemote, type Pacer, type PayloadCodec, type PortPool } from '../rtp/index.js';
-import { LocalSdpSession, SdpError, parseSdp, type Dialog, type IncomingCall, type NegotiatedMedia, type TerminationCause } from '../sip/index.js';
-import { TrunklineError, type Clock, type Logger, type TimerHandle, type TrunklineConfig } from '../shared/index.js';
-import { CallEvents, type CallState, type EndCause } from './call-events.js';
+import { MediaSession, type MediaRemote, type MediaSessionStats, type Pacer, type PayloadCodec, type PortPool } from '../rtp/index.js';
+import {
+  LocalSdpSession,
+  SdpError,
+  parseSdp,
+  parseSipfragStatus,
+  parseUri,
+  type Dialog,
+  type IncomingCall,
+  type InviteOptions,
+  type NegotiatedMedia,
+  type OutgoingCall,
+  type OutgoingCallResult,
+  type TerminationCause,
+} from '../sip/index.js';
+import { TrunklineError, type Clock, type Logger, type OutboundTrunkConfig, type TimerHandle, type TrunklineConfig } from '../shared/index.js';
+import { CallEvents, type CallDirection, type CallOutcome, type CallState, type EndCause, type TransferStage } from './call-events.js';
 
 /** What a call needs from the server around it; main.ts builds one and shares it. */
 export interface CallDeps {
@@ -17,25 +30,76 @@ export interface CallDeps {
   createBot(name: string, context: BotContext): Bot;
   /** Longest the bot may take to warm up before the call is refused with 503 (ms). */
   readonly warmTimeoutMs: number;
+  /** How long a blind transfer may wait for the final NOTIFY (ms). Default 30 s. */
+  readonly transferTimeoutMs?: number;
+}
+
+/** What dial-out needs of the SIP user agent. */
+export interface OutgoingCallSource {
+  invite(options: InviteOptions): OutgoingCall;
+}
+
+/** A call we place: where, from whom, and how long it may ring. */
+export interface DialRequest {
+  readonly trunk: OutboundTrunkConfig;
+  /** E.164 number or sip:/sips: URI. */
+  readonly to: string;
+  /** User part or SIP URI for From; default the trunk's fromNumber. */
+  readonly from?: string;
+  /** X- headers only (the SIP stack refuses others). */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Without a final answer after this long we CANCEL: outcome no-answer. */
+  readonly ringTimeoutMs: number;
+}
+
+export type CallOrigin =
+  | { readonly direction: 'inbound'; readonly incoming: IncomingCall }
+  | { readonly direction: 'outbound'; readonly dial: DialRequest; readonly ua: OutgoingCallSource; readonly id: string };
+
+export interface CallOptions {
+  /** Handed to the bot with from/to/trunk. */
+  readonly metadata?: Readonly<Record<string, string>>;
+  /** Overrides calls.maxDurationSec for this call. */
+  readonly maxDurationSec?: number;
+}
+
+export interface TransferInfo {
+  readonly target: string;
+  readonly stage: TransferStage;
+  readonly status: number | undefined;
 }
 
 export interface CallInfo {
+  /** Our id for the call: the SIP Call-ID of an inbound call, a generated one for dial-out. */
   readonly callId: string;
+  readonly direction: CallDirection;
   readonly state: CallState;
   readonly cause: EndCause | undefined;
+  readonly outcome: CallOutcome | undefined;
   readonly bot: string;
   readonly trunk: string;
   readonly from: string;
   readonly to: string;
+  /** The SIP Call-ID (once the INVITE exists). */
+  readonly sipCallId: string | undefined;
+  /** The final status of the INVITE (what we sent for inbound, what we got for dial-out). */
+  readonly sipStatus: number | undefined;
+  /** Every status of the INVITE in order (provisional and final, 100 excluded). */
+  readonly sipCodes: readonly number[];
+  /** Clock ms (monotonic) at each step. */
   readonly startedAt: number;
+  readonly ringingAt: number | undefined;
   readonly answeredAt: number | undefined;
   readonly endedAt: number | undefined;
   readonly media: { codec: string | undefined; localPort: number | undefined; remote: string | undefined };
+  readonly transfer: TransferInfo | undefined;
+  readonly metadata: Readonly<Record<string, string>>;
 }
 
 /** Reason header (RFC 3326) our BYE carries for each cause we originate. */
 const BYE_REASON: Partial<Record<EndCause, string>> = {
   'bot-hangup': 'Q.850;cause=16;text="bot hangup"',
+  'api-hangup': 'Q.850;cause=16;text="API hangup"',
   'rtp-timeout': 'Q.850;cause=41;text="RTP timeout"',
   'max-duration': 'Q.850;cause=16;text="maximum call duration"',
   shutdown: 'Q.850;cause=41;text="server shutdown"',
@@ -55,43 +119,95 @@ const DIALOG_CAUSE: Record<TerminationCause, EndCause> = {
 
 /** How long the bot may take before we tell the caller it is ringing (180) while it warms. */
 const RINGING_AFTER_MS = 100;
+const DEFAULT_TRANSFER_TIMEOUT_MS = 30_000;
 
 /**
- * One call: a SIP dialog, a media session and a bot, and their lifecycle
- * (ringing → answered → ended with a cause). The call owns all three: ending it — by either
- * side, a timer or an error — closes the bot and the media session (ports go back to the pool)
- * and cancels every timer. `end()` is idempotent.
+ * The outcome of a dial-out INVITE that did not answer, as the issue maps it: 486 Busy Here and
+ * 600 Busy Everywhere are busy; 603 Decline is rejected; our own ring timeout (CANCEL → 487) is
+ * no-answer; anything else failed, with its SIP code. None of these is retried.
+ */
+export function dialOutcome(status: number, ringTimedOut: boolean, cancelledByUs: boolean): { outcome: CallOutcome; cause: EndCause } {
+  if (ringTimedOut) return { outcome: 'no-answer', cause: 'no-answer' };
+  if (status === 486 || status === 600) return { outcome: 'busy', cause: 'busy' };
+  if (status === 603) return { outcome: 'rejected', cause: 'rejected' };
+  if (status === 487 && cancelledByUs) return { outcome: 'cancelled', cause: 'api-hangup' };
+  return { outcome: 'failed', cause: 'failed' };
+}
+
+/**
+ * The Refer-To for a transfer target (RFC 3515 §2.1): a sip:/sips:/tel: URI as given; a number as
+ * tel: (RFC 3966) or as sip:number@host;user=phone (RFC 3261 §19.1.6), per the trunk's setting.
+ */
+export function referTarget(target: string, scheme: 'sip' | 'tel', host: string): string {
+  if (/^(sips?|tel):/i.test(target)) return target;
+  if (!/^\+?[0-9*#]{1,32}$/.test(target)) throw new TrunklineError('NUMBER_INVALID', target);
+  return scheme === 'tel' ? `tel:${target}` : `sip:${target}@${host}${target.startsWith('+') ? ';user=phone' : ''}`;
+}
+
+/** A bot that wants to know why a transfer it asked for did not happen (optional on Bot). */
+interface TransferAwareBot extends Bot {
+  onTransferFailed(reason: string): void;
+}
+
+function isTransferAware(bot: Bot): bot is TransferAwareBot {
+  return typeof (bot as Partial<TransferAwareBot>).onTransferFailed === 'function';
+}
+
+/**
+ * One call: a SIP dialog, a media session and a bot, and their lifecycle. Inbound: ringing →
+ * answered → ended; dial-out: dialing → ringing → answered → ended. Both directions share one
+ * path: media is allocated first, the bot is warmed before the SIP side commits (our 200, or our
+ * INVITE), and once a dialog exists `connect()` wires media, bot and dialog the same way.
+ * The call owns all three: ending it — by either side, a timer or an error — closes the bot and
+ * the media session (ports go back to the pool) and cancels every timer. `finish()` is idempotent.
  */
 export class Call {
   readonly callId: string;
+  readonly direction: CallDirection;
   readonly events: CallEvents;
   readonly startedAt: number;
   /** Resolves once everything the call held is released. */
   readonly closed: Promise<void>;
 
   private readonly log: Logger;
-  private current: CallState = 'ringing';
+  private readonly metadata: Readonly<Record<string, string>>;
+  private current: CallState;
   private cause: EndCause | undefined;
+  private outcome: CallOutcome | undefined;
+  private sipStatus: number | undefined;
+  private readonly sipCodes: number[] = [];
+  private ringingAt: number | undefined;
   private answeredAt: number | undefined;
   private endedAt: number | undefined;
   private media: MediaSession | undefined;
+  private finalStats: MediaSessionStats | undefined;
   private bot: Bot | undefined;
   private dialog: Dialog | undefined;
+  private outgoing: OutgoingCall | undefined;
   private sdp: LocalSdpSession | undefined;
   private codecName: string | undefined;
   private maxDurationTimer: TimerHandle | undefined;
+  private transferState: TransferInfo | undefined;
   private resolveClosed!: () => void;
   private ending = false;
+  /** Set when we hung up (API, shutdown) while the INVITE we sent was still pending. */
+  private dialAbandon: { cause: EndCause } | undefined;
+  /** Why we are sending BYE (the dialog reports its end as plain 'bye'). */
+  private byeCause: EndCause | undefined;
 
   constructor(
-    private readonly incoming: IncomingCall,
+    private readonly origin: CallOrigin,
     readonly botName: string,
     private readonly deps: CallDeps,
+    private readonly options: CallOptions = {},
   ) {
-    this.callId = incoming.callId;
+    this.direction = origin.direction;
+    this.callId = origin.direction === 'inbound' ? origin.incoming.callId : origin.id;
+    this.current = origin.direction === 'inbound' ? 'ringing' : 'dialing';
     this.startedAt = deps.clock.now();
-    this.log = deps.logger.child({ callId: this.callId });
+    this.log = deps.logger.child({ callId: this.callId, direction: this.direction });
     this.events = new CallEvents(this.log);
+    this.metadata = { ...this.partyMetadata(), ...(options.metadata ?? {}) };
     this.closed = new Promise((resolve) => {
       this.resolveClosed = resolve;
     });
@@ -101,8 +217,12 @@ export class Call {
     return this.current;
   }
 
+  get trunkName(): string {
+    return this.origin.direction === 'inbound' ? this.origin.incoming.trunk.name : this.origin.dial.trunk.name;
+  }
+
   get info(): CallInfo {
-    const remote = this.dialog?.remoteSdp ?? this.incoming.remoteSdp;
+    const remote = this.dialog?.remoteSdp ?? (this.origin.direction === 'inbound' ? this.origin.incoming.remoteSdp : undefined);
     let remoteAddr: string | undefined;
     if (remote !== undefined) {
       try {
@@ -112,33 +232,58 @@ export class Call {
         remoteAddr = undefined;
       }
     }
+    const party = this.party();
     return {
       callId: this.callId,
+      direction: this.direction,
       state: this.current,
       cause: this.cause,
+      outcome: this.outcome,
       bot: this.botName,
-      trunk: this.incoming.trunk.name,
-      from: this.incoming.from.uri.user ?? this.incoming.from.uri.host,
-      to: this.incoming.to.uri.user ?? this.incoming.to.uri.host,
+      trunk: this.trunkName,
+      from: party.from,
+      to: party.to,
+      sipCallId: this.origin.direction === 'inbound' ? this.origin.incoming.callId : this.outgoing?.callId,
+      sipStatus: this.sipStatus,
+      sipCodes: [...this.sipCodes],
       startedAt: this.startedAt,
+      ringingAt: this.ringingAt,
       answeredAt: this.answeredAt,
       endedAt: this.endedAt,
       media: { codec: this.codecName, localPort: this.media?.localPort, remote: remoteAddr },
+      transfer: this.transferState,
+      metadata: this.metadata,
     };
   }
 
-  /** Media statistics, while the media session is open. */
-  get mediaStats(): MediaSession['stats'] | undefined {
-    return this.media?.stats;
+  /** Media statistics: live while the media session is open, the final figures after the call ended. */
+  get mediaStats(): MediaSessionStats | undefined {
+    return this.finalStats ?? this.media?.stats;
   }
 
-  /**
-   * Sets the call up: validates the offer, allocates media, warms the bot (180 while it warms),
-   * then answers. Never throws: every failure becomes a SIP rejection with a clear status.
-   */
-  async accept(): Promise<void> {
-    const { incoming, deps } = this;
-    incoming.onCancel(() => void this.finish('cancel'));
+  /** Sends an RFC 4733 telephone-event digit string on the call's RTP stream. */
+  sendDtmf(digits: string, durationMs?: number): void {
+    const media = this.media;
+    if (this.current !== 'answered' || media === undefined) throw new TrunklineError(this.current === 'ended' ? 'CALL_ENDED' : 'CALL_NOT_ANSWERED', this.callId);
+    for (const digit of digits) media.sendDtmf(digit, durationMs);
+  }
+
+  /** Sets the call up in its direction. Never throws: every failure ends the call with a cause. */
+  async start(): Promise<void> {
+    if (this.origin.direction === 'inbound') await this.answerInbound(this.origin.incoming);
+    else await this.dialOut(this.origin.dial, this.origin.ua);
+  }
+
+  // ---- inbound ----------------------------------------------------------------------------------
+
+  /** Validates the offer, allocates media, warms the bot (180 while it warms), then answers. */
+  private async answerInbound(incoming: IncomingCall): Promise<void> {
+    const { deps } = this;
+    incoming.onCancel(() => {
+      this.noteStatus(487);
+      this.outcome = 'cancelled';
+      void this.finish('cancel');
+    });
     const offer = incoming.remoteSdp;
     let rtcpMux = false;
     if (offer !== undefined) {
@@ -149,7 +294,160 @@ export class Call {
         return;
       }
     }
+    if (!(await this.openMedia(rtcpMux))) return;
+    const media = this.requireMedia();
 
+    const address = deps.mediaAddress(this.sourceHost());
+    const sdp = new LocalSdpSession({ address });
+    this.sdp = sdp;
+    const local = { address, port: media.localPort, codecPreference: deps.config.rtp.codecPreference, rtcpMux };
+    let localSdp: string;
+    let negotiated: NegotiatedMedia | undefined;
+    try {
+      if (offer !== undefined) {
+        const answer = sdp.answer(offer, local);
+        localSdp = answer.sdp;
+        negotiated = answer.media;
+      } else {
+        // Delayed offer (RFC 3261 §13.2.1): our offer goes in the 200, the answer comes in the ACK.
+        localSdp = sdp.offer(local);
+      }
+    } catch (err) {
+      this.refuse(err);
+      return;
+    }
+
+    const ringing = deps.clock.setTimeout(() => {
+      if (!this.ending && incoming.state === 'proceeding') {
+        incoming.ringing();
+        this.noteRinging(180);
+      }
+    }, RINGING_AFTER_MS);
+    const warm = await this.warmBot();
+    ringing.cancel();
+    if (warm !== undefined) {
+      this.refuse(warm);
+      return;
+    }
+    if (this.ending) return;
+    if (negotiated !== undefined) this.applyMedia(negotiated);
+
+    let dialog: Dialog;
+    try {
+      dialog = incoming.answer(localSdp);
+    } catch (err) {
+      this.log.error({ err }, 'answer failed');
+      await this.finish('error');
+      return;
+    }
+    this.noteStatus(200);
+    dialog.onAck((ackSdp) => {
+      if (ackSdp !== undefined && offer === undefined) this.onRemoteAnswer(ackSdp);
+    });
+    this.connect(dialog);
+  }
+
+  // ---- outbound ---------------------------------------------------------------------------------
+
+  /**
+   * Dial-out: media first (our offer carries its port), the bot warmed before the INVITE leaves so
+   * it speaks the moment the callee answers, then INVITE. 180/183 → ringing; the final response
+   * maps to an outcome (see dialOutcome); our ring timer CANCELs. Digest challenges (401/407) are
+   * answered by the user agent with the trunk's credentials.
+   */
+  private async dialOut(dial: DialRequest, ua: OutgoingCallSource): Promise<void> {
+    const { deps } = this;
+    if (!(await this.openMedia(false))) return;
+    const media = this.requireMedia();
+    const trunkHost = parseUri(dial.trunk.uri).host;
+    const address = deps.mediaAddress(trunkHost);
+    const sdp = new LocalSdpSession({ address });
+    this.sdp = sdp;
+    const offer = sdp.offer({ address, port: media.localPort, codecPreference: deps.config.rtp.codecPreference, rtcpMux: false });
+
+    const warm = await this.warmBot();
+    if (warm !== undefined) {
+      this.log.warn({ err: warm }, 'bot not ready; call not placed');
+      this.outcome = 'failed';
+      await this.finish('error');
+      return;
+    }
+    if (this.ending) return;
+    const early = this.abandoned();
+    if (early !== undefined) {
+      this.outcome = 'cancelled';
+      await this.finish(early.cause);
+      return;
+    }
+
+    let outgoing: OutgoingCall;
+    try {
+      outgoing = ua.invite({
+        trunk: dial.trunk,
+        to: dial.to,
+        ...(dial.from !== undefined ? { from: dial.from } : {}),
+        ...(dial.headers !== undefined ? { headers: { ...dial.headers } } : {}),
+        sdp: offer,
+      });
+    } catch (err) {
+      this.log.warn({ err }, 'INVITE could not be built');
+      this.outcome = 'failed';
+      await this.finish('failed');
+      return;
+    }
+    this.outgoing = outgoing;
+    this.log.info({ sipCallId: outgoing.callId, trunk: dial.trunk.name }, 'dialing');
+    outgoing.onProgress((status) => {
+      this.noteStatus(status);
+      if ((status === 180 || status === 183) && this.current === 'dialing') this.noteRinging(status);
+    });
+    let ringTimedOut = false;
+    const ringTimer = deps.clock.setTimeout(() => {
+      ringTimedOut = true;
+      this.log.info({ ringTimeoutMs: dial.ringTimeoutMs }, 'ring timeout; cancelling');
+      outgoing.cancel();
+    }, dial.ringTimeoutMs);
+    let result: OutgoingCallResult;
+    try {
+      result = await outgoing.result;
+    } finally {
+      ringTimer.cancel();
+    }
+
+    if ('failed' in result) {
+      this.noteStatus(result.status);
+      const mapped = dialOutcome(result.status, ringTimedOut, this.abandoned() !== undefined);
+      this.outcome = mapped.outcome;
+      this.log.info({ status: result.status, reason: result.reason, outcome: mapped.outcome }, 'dial-out did not connect');
+      const gaveUp = this.abandoned();
+      await this.finish(gaveUp !== undefined && mapped.outcome === 'cancelled' ? gaveUp.cause : mapped.cause);
+      return;
+    }
+    this.noteStatus(200);
+    const dialog = result.dialog;
+    if (this.ending || this.abandoned() !== undefined) {
+      // Answered as we gave up: the dialog exists, so end it properly.
+      await dialog.bye(BYE_REASON[this.abandoned()?.cause ?? 'api-hangup']);
+      await this.finish(this.abandoned()?.cause ?? 'api-hangup');
+      return;
+    }
+    try {
+      this.applyMedia(sdp.acceptAnswer(result.sdp));
+    } catch (err) {
+      this.log.warn({ err }, 'unusable SDP answer; ending the call');
+      await dialog.bye('SIP;cause=488;text="Not Acceptable Here"');
+      this.outcome = 'failed';
+      await this.finish('failed');
+      return;
+    }
+    this.connect(dialog);
+  }
+
+  // ---- the shared path --------------------------------------------------------------------------
+
+  /** Allocates the media session; false (and the call ended) when it could not. */
+  private async openMedia(rtcpMux: boolean): Promise<boolean> {
+    const { deps } = this;
     try {
       this.media = await MediaSession.open({
         pool: deps.pool,
@@ -164,157 +462,248 @@ export class Call {
         cname: `trunkline-${this.callId.slice(0, 16)}`,
       });
     } catch (err) {
-      this.refuse(err);
-      return;
-    }
-    if (this.ending) return; // cancelled while the ports were being bound
-
-    const sourceHost = incoming.request.headers.get('via') !== undefined ? this.sourceHost() : '127.0.0.1';
-    const address = deps.mediaAddress(sourceHost);
-    this.sdp = new LocalSdpSession({ address });
-    const local = { address, port: this.media.localPort, codecPreference: deps.config.rtp.codecPreference, rtcpMux };
-    let localSdp: string;
-    let negotiated: NegotiatedMedia | undefined;
-    try {
-      if (offer !== undefined) {
-        const answer = this.sdp.answer(offer, local);
-        localSdp = answer.sdp;
-        negotiated = answer.media;
-      } else {
-        // Delayed offer (RFC 3261 §13.2.1): our offer goes in the 200, the answer comes in the ACK.
-        localSdp = this.sdp.offer(local);
+      if (this.origin.direction === 'inbound') this.refuse(err);
+      else {
+        this.log.warn({ err }, 'no media for dial-out');
+        this.outcome = 'failed';
+        void this.finish('error');
       }
-    } catch (err) {
-      this.refuse(err);
-      return;
+      return false;
     }
+    // Cancelled (or hung up) while the ports were being bound.
+    return !this.ending;
+  }
 
-    const bot = deps.createBot(this.botName, this.botContext());
+  /** Read through a method: TypeScript would keep a narrowing of the field across awaits. */
+  private abandoned(): { cause: EndCause } | undefined {
+    return this.dialAbandon;
+  }
+
+  private requireMedia(): MediaSession {
+    if (this.media === undefined) throw new Error('media session not open');
+    return this.media;
+  }
+
+  /** Creates the bot and waits for prepare() within the warm-up bound; returns the error if it failed. */
+  private async warmBot(): Promise<unknown> {
+    const bot = this.deps.createBot(this.botName, this.botContext());
     this.bot = bot;
     bot.onEvent((event) => this.onBotEvent(event));
-    const ringing = deps.clock.setTimeout(() => {
-      if (!this.ending && incoming.state === 'proceeding') {
-        incoming.ringing();
-        this.events.emit('ringing', { callId: this.callId });
-      }
-    }, RINGING_AFTER_MS);
     let warmTimer: TimerHandle | undefined;
     try {
       await new Promise<void>((resolve, reject) => {
-        warmTimer = deps.clock.setTimeout(() => reject(new TrunklineError('CAPACITY_NO_BOT')), deps.warmTimeoutMs);
+        warmTimer = this.deps.clock.setTimeout(() => reject(new TrunklineError('CAPACITY_NO_BOT')), this.deps.warmTimeoutMs);
         bot.prepare().then(resolve, reject);
       });
+      return undefined;
     } catch (err) {
-      this.refuse(err);
-      return;
+      return err;
     } finally {
-      ringing.cancel();
       warmTimer?.cancel();
     }
-    if (this.ending) return;
+  }
 
-    const media = this.media;
+  /** The dialog exists (we answered, or the callee did): media to bot, dialog handlers, timers, go. */
+  private connect(dialog: Dialog): void {
+    const { deps } = this;
+    const media = this.requireMedia();
+    const bot = this.bot;
+    if (bot === undefined) throw new Error('bot not created');
     media.setPlayoutSource(bot.playout);
     media.onFrame((pcm) => bot.onAudio(pcm));
     media.onDtmf((event) => this.onDigit(event.digit, 'rfc4733'));
     media.onInactive(() => void this.hangup('rtp-timeout'));
-    if (negotiated !== undefined) this.applyMedia(negotiated);
 
-    let dialog: Dialog;
-    try {
-      dialog = incoming.answer(localSdp);
-    } catch (err) {
-      this.log.error({ err }, 'answer failed');
-      await this.finish('error');
-      return;
-    }
     this.dialog = dialog;
     this.current = 'answered';
+    this.outcome = 'answered';
     this.answeredAt = deps.clock.now();
     dialog.onBye(() => void this.finish('caller-bye'));
-    dialog.onTerminated((cause) => void this.finish(DIALOG_CAUSE[cause]));
+    // Our own BYE terminates the dialog too: the cause is the one hangup() was given.
+    dialog.onTerminated((cause) => void this.finish(cause === 'bye' ? (this.byeCause ?? 'bot-hangup') : DIALOG_CAUSE[cause]));
     dialog.onReinvite((offerSdp) => this.onReinvite(offerSdp));
-    dialog.onAck((sdp) => {
-      if (sdp !== undefined && offer === undefined) this.onRemoteAnswer(sdp);
-    });
     dialog.onRemoteSdp((sdp) => {
       if (this.sdp?.offerPending === true) this.onRemoteAnswer(sdp);
     });
     dialog.onDtmf((dtmf) => this.onDigit(dtmf.digit, 'info'));
-    this.maxDurationTimer = deps.clock.setTimeout(() => void this.hangup('max-duration'), deps.config.calls.maxDurationSec * 1000);
-    this.log.info({ bot: this.botName, trunk: incoming.trunk.name, codec: this.codecName, localPort: media.localPort }, 'call answered');
+    dialog.onNotify((req) => this.onReferNotify(req.body.toString('utf8')));
+    // An inbound REFER (the carrier asking us to call someone else) gets no handler here, so the
+    // dialog answers 403 whatever the trunk's allowRefer says: acting on one needs an outbound
+    // trunk for the Refer-To target, which this build does not choose yet.
+    const maxSec = this.options.maxDurationSec ?? deps.config.calls.maxDurationSec;
+    this.maxDurationTimer = deps.clock.setTimeout(() => void this.hangup('max-duration'), maxSec * 1000);
+    this.log.info({ bot: this.botName, trunk: this.trunkName, codec: this.codecName, localPort: media.localPort }, 'call answered');
     this.events.emit('answered', { callId: this.callId, answeredAt: this.answeredAt });
     bot.start();
   }
 
-  /** Ends the call from our side: BYE once answered (with a Reason), 480/503 while ringing. */
+  /**
+   * Ends the call from our side: BYE once answered (with a Reason), 480/503 while an inbound call
+   * rings, CANCEL while our INVITE is pending (the outcome then comes from its final response).
+   */
   async hangup(cause: EndCause, status = 480): Promise<void> {
     if (this.ending) return this.closed;
     if (this.current === 'answered' && this.dialog !== undefined) {
       const dialog = this.dialog;
       // Stop the media first so nothing more is sent after our BYE.
       this.media?.setPlayoutSource(null);
+      this.byeCause = cause;
       try {
         await dialog.bye(BYE_REASON[cause]);
       } catch (err) {
         this.log.warn({ err, cause }, 'BYE failed');
       }
-    } else if (this.current === 'ringing' && this.incoming.state === 'proceeding') {
-      this.incoming.reject(status, cause === 'shutdown' ? 'Service Unavailable' : undefined, cause === 'shutdown' ? { 'Retry-After': '30' } : undefined);
+    } else if (this.origin.direction === 'outbound') {
+      this.dialAbandon ??= { cause };
+      if (this.outgoing !== undefined) {
+        // §9.1: CANCEL; dialOut() finishes the call when the INVITE's final response arrives.
+        this.outgoing.cancel();
+        return this.closed;
+      }
+      this.outcome = 'cancelled';
+    } else if (this.current === 'ringing' && this.origin.incoming.state === 'proceeding') {
+      this.origin.incoming.reject(status, cause === 'shutdown' ? 'Service Unavailable' : undefined, cause === 'shutdown' ? { 'Retry-After': '30' } : undefined);
+      this.noteStatus(status);
+      this.outcome = 'cancelled';
     }
     await this.finish(cause);
   }
 
-  /** Blind transfer (RFC 3515): REFER the caller to `target`; on success our leg ends. */
-  async transfer(target: string): Promise<{ ok: boolean; status: number }> {
-    if (this.dialog === undefined || this.current !== 'answered') return { ok: false, status: 0 };
-    try {
-      const result = await this.dialog.refer(target);
-      this.log.info({ status: result.status, final: result.final }, 'transfer result');
-      if (result.final === 'success') {
-        await this.hangup('transferred');
-        return { ok: true, status: result.status };
-      }
-      return { ok: false, status: result.status };
-    } catch (err) {
-      this.log.warn({ err }, 'transfer failed');
-      return { ok: false, status: 0 };
+  /**
+   * Blind transfer (RFC 3515): REFER the other party to `target` (Referred-By is ours), follow the
+   * NOTIFY sipfrag progress to a final status. On success our leg ends (BYE, cause transferred);
+   * on failure or timeout the caller stays with the bot, which is told why. Throws at once
+   * (TrunklineError) when the call cannot transfer now; the promise carries the result.
+   */
+  transfer(target: string): Promise<{ ok: boolean; status: number; final: 'success' | 'failure' | 'timeout' }> {
+    const dialog = this.dialog;
+    if (this.current === 'ended') throw new TrunklineError('CALL_ENDED', this.callId);
+    if (dialog === undefined || this.current !== 'answered') throw new TrunklineError('CALL_NOT_ANSWERED', this.callId);
+    if (this.transferState !== undefined && (this.transferState.stage === 'requested' || this.transferState.stage === 'progress')) {
+      throw new TrunklineError('TRANSFER_IN_PROGRESS', this.callId);
     }
+    const referTo = referTarget(target, this.referScheme(), this.referHost());
+    this.setTransfer(referTo, 'requested', undefined);
+    this.log.info({ target: referTo }, 'blind transfer: REFER');
+    return this.runTransfer(dialog, referTo);
+  }
+
+  private async runTransfer(dialog: Dialog, referTo: string): Promise<{ ok: boolean; status: number; final: 'success' | 'failure' | 'timeout' }> {
+    let result: { status: number; final: 'success' | 'failure' | 'timeout' };
+    try {
+      result = await dialog.refer(referTo, { timeoutMs: this.deps.transferTimeoutMs ?? DEFAULT_TRANSFER_TIMEOUT_MS });
+    } catch (err) {
+      this.log.warn({ err }, 'REFER failed');
+      result = { status: 0, final: 'failure' };
+    }
+    this.log.info({ status: result.status, final: result.final }, 'transfer result');
+    if (result.final === 'success') {
+      this.setTransfer(referTo, 'succeeded', result.status);
+      await this.hangup('transferred');
+      return { ok: true, ...result };
+    }
+    const reason = result.final === 'timeout' ? 'transfer timed out' : `transfer failed${result.status > 0 ? ` with SIP ${result.status}` : ''}`;
+    this.setTransfer(referTo, 'failed', result.status, reason);
+    const bot = this.bot;
+    if (bot !== undefined && isTransferAware(bot) && !this.ending) bot.onTransferFailed(reason);
+    return { ok: false, ...result };
+  }
+
+  private setTransfer(target: string, stage: TransferStage, status: number | undefined, reason?: string): void {
+    this.transferState = { target, stage, status };
+    this.events.emit('transfer', { callId: this.callId, target, stage, ...(status !== undefined ? { status } : {}), ...(reason !== undefined ? { reason } : {}) });
+  }
+
+  /** A NOTIFY of our REFER's implicit subscription (RFC 3515 §2.4.5): report provisional progress. */
+  private onReferNotify(body: string): void {
+    const t = this.transferState;
+    if (t === undefined || (t.stage !== 'requested' && t.stage !== 'progress')) return;
+    const frag = parseSipfragStatus(body);
+    if (frag !== undefined && frag.status < 200) this.setTransfer(t.target, 'progress', frag.status, frag.reason);
+  }
+
+  private referScheme(): 'sip' | 'tel' {
+    if (this.origin.direction === 'outbound') return this.origin.dial.trunk.referUriScheme;
+    return this.origin.incoming.trunk.referUriScheme;
+  }
+
+  /** The host a sip: Refer-To for a bare number points at: the carrier's. */
+  private referHost(): string {
+    if (this.origin.direction === 'outbound') return parseUri(this.origin.dial.trunk.uri).host;
+    return this.origin.incoming.from.uri.host;
   }
 
   private sourceHost(): string {
-    const via = this.incoming.request.headers.get('via') ?? '';
+    if (this.origin.direction === 'outbound') return parseUri(this.origin.dial.trunk.uri).host;
+    const via = this.origin.incoming.request.headers.get('via');
+    if (via === undefined) return '127.0.0.1';
     const received = /;\s*received=([^;\s,]+)/i.exec(via);
     if (received?.[1] !== undefined) return received[1];
     const sentBy = /^SIP\/2\.0\/\w+\s+(\[[^\]]+\]|[^:;\s]+)/i.exec(via);
     return sentBy?.[1]?.replace(/^\[|\]$/g, '') ?? '127.0.0.1';
   }
 
+  private party(): { from: string; to: string } {
+    if (this.origin.direction === 'inbound') {
+      const { incoming } = this.origin;
+      return { from: incoming.from.uri.user ?? incoming.from.uri.host, to: incoming.to.uri.user ?? incoming.to.uri.host };
+    }
+    const { dial } = this.origin;
+    return { from: dial.from ?? dial.trunk.fromNumber ?? 'trunkline', to: dial.to };
+  }
+
+  private partyMetadata(): Record<string, string> {
+    const party = this.party();
+    const metadata: Record<string, string> = { from: party.from, to: party.to, trunk: this.trunkName, direction: this.direction };
+    if (this.origin.direction === 'inbound') {
+      const { incoming } = this.origin;
+      for (const name of ['P-Asserted-Identity', 'Diversion']) {
+        const value = incoming.header(name);
+        if (value !== undefined) metadata[name.toLowerCase()] = value;
+      }
+      for (const field of incoming.request.headers) {
+        if (field.lname.startsWith('x-')) metadata[field.lname] = field.value;
+      }
+    }
+    return metadata;
+  }
+
   private botContext(): BotContext {
-    const { incoming } = this;
-    const metadata: Record<string, string> = {
-      from: incoming.from.uri.user ?? incoming.from.uri.host,
-      to: incoming.to.uri.user ?? incoming.to.uri.host,
-      trunk: incoming.trunk.name,
-    };
-    for (const name of ['P-Asserted-Identity', 'Diversion']) {
-      const value = incoming.header(name);
-      if (value !== undefined) metadata[name.toLowerCase()] = value;
-    }
-    for (const field of incoming.request.headers) {
-      if (field.lname.startsWith('x-')) metadata[field.lname] = field.value;
-    }
     return {
       callId: this.callId,
-      metadata,
+      metadata: { ...this.metadata },
       logger: this.log,
       clock: this.deps.clock,
       hangup: (reason) => {
         this.log.info({ reason }, 'bot asked to hang up');
         void this.hangup('bot-hangup');
       },
-      transfer: (target) => void this.transfer(target),
+      transfer: (target) => {
+        try {
+          void this.transfer(target);
+        } catch (err) {
+          this.log.warn({ err, target }, 'bot transfer refused');
+        }
+      },
+      sendDtmf: (digits) => {
+        try {
+          this.sendDtmf(digits);
+        } catch (err) {
+          this.log.warn({ err }, 'bot DTMF not sent');
+        }
+      },
     };
+  }
+
+  private noteStatus(status: number): void {
+    if (status > 100) this.sipCodes.push(status);
+    if (status >= 200) this.sipStatus = status;
+  }
+
+  private noteRinging(status: number): void {
+    this.current = 'ringing';
+    this.ringingAt = this.deps.clock.now();
+    this.events.emit('ringing', { callId: this.callId, status });
   }
 
   private onBotEvent(event: BotEvent): void {
@@ -377,17 +766,29 @@ export class Call {
     this.media?.setRemote(remote);
   }
 
+  /** Inbound only: the INVITE is refused with a status that says why. */
   private refuse(err: unknown): void {
+    if (this.origin.direction !== 'inbound') {
+      void this.finish('error');
+      return;
+    }
+    const { incoming } = this.origin;
+    let status: number;
     if (err instanceof SdpError) {
       this.log.info({ status: err.status, warning: err.warning }, 'offer refused');
-      this.incoming.reject(err.status, undefined, { Warning: err.warning });
+      incoming.reject(err.status, undefined, { Warning: err.warning });
+      status = err.status;
     } else if (err instanceof TrunklineError && err.sipStatus !== undefined) {
       this.log.warn({ code: err.code }, 'call refused');
-      this.incoming.reject(err.sipStatus, undefined, err.sipStatus === 503 ? { 'Retry-After': '5' } : undefined);
+      incoming.reject(err.sipStatus, undefined, err.sipStatus === 503 ? { 'Retry-After': '5' } : undefined);
+      status = err.sipStatus;
     } else {
       this.log.error({ err }, 'call setup failed');
-      if (this.incoming.state === 'proceeding' || this.incoming.state === 'early') this.incoming.reject(500, 'Internal Server Error');
+      status = 500;
+      if (incoming.state === 'proceeding' || incoming.state === 'early') incoming.reject(500, 'Internal Server Error');
     }
+    this.noteStatus(status);
+    this.outcome = 'rejected';
     void this.finish('rejected');
   }
 
@@ -396,6 +797,7 @@ export class Call {
     if (this.ending) return this.closed;
     this.ending = true;
     this.cause = cause;
+    this.outcome ??= this.answeredAt !== undefined ? 'answered' : 'failed';
     this.current = 'ended';
     this.endedAt = this.deps.clock.now();
     this.maxDurationTimer?.cancel();
@@ -403,9 +805,10 @@ export class Call {
     media?.setPlayoutSource(null);
     const results = await Promise.allSettled([this.bot?.close(), media?.close()]);
     for (const r of results) if (r.status === 'rejected') this.log.error({ err: r.reason as unknown }, 'error while closing call resources');
+    if (media !== undefined) this.finalStats = media.stats;
     const durationMs = this.answeredAt === undefined ? 0 : this.endedAt - this.answeredAt;
-    this.log.info({ cause, durationMs: Math.round(durationMs) }, 'call ended');
-    this.events.emit('ended', { callId: this.callId, cause, durationMs });
+    this.log.info({ cause, outcome: this.outcome, sipStatus: this.sipStatus, durationMs: Math.round(durationMs) }, 'call ended');
+    this.events.emit('ended', { callId: this.callId, cause, outcome: this.outcome, ...(this.sipStatus !== undefined ? { sipStatus: this.sipStatus } : {}), durationMs });
     this.events.clear();
     this.resolveClosed();
     return this.closed;

@@ -128,6 +128,32 @@ describe('G711Concealer (ITU-T G.711 Appendix I)', () => {
     expect(buf.every((v) => v === 0)).toBe(true);
   });
 
+  it('is a stream of 10 ms sub-frames: the frame size (80–480 samples) never changes the output', () => {
+    // 4 s of signal, so the history buffer is compacted many times, with 60 ms losses (a whole
+    // 480-sample frame) at 480-sample boundaries, including two back to back.
+    const total = 480 * 67; // ≈ 4 s, a whole number of frames of every size
+    const lost = (n: number): boolean => [7, 20, 21, 40, 55].includes(Math.floor(n / 480));
+    const outputs: Int16Array[] = [];
+    for (const size of [80, 160, 240, 480]) {
+      const plc = new G711Concealer({ frameSamples: size as 160 });
+      const buf = new Int16Array(size);
+      const out = new Int16Array(total);
+      for (let at = 0; at < total; at += size) {
+        if (lost(at)) {
+          plc.conceal(buf);
+        } else {
+          for (let i = 0; i < size; i++) buf[i] = voiced(at + i, 125);
+          plc.good(buf);
+        }
+        out.set(buf, at);
+      }
+      outputs.push(out);
+    }
+    for (const out of outputs.slice(1)) expect(out).toEqual(outputs[0]);
+    // Far from any loss the output is the input delayed by 30 samples, exactly.
+    for (let n = 30 * 480; n < 40 * 480; n++) expect(outputs[0]?.[n]).toBe(truth(n, 125));
+  });
+
   it('checks frame lengths and options', () => {
     const plc = new G711Concealer();
     expect(() => plc.good(new Int16Array(80))).toThrow(RangeError);

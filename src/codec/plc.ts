@@ -26,7 +26,9 @@
  * stream goes idle (the jitter buffer says 'empty') call `reset()`, so a new talkspurt does not
  * start with the tail of the previous one.
  *
- * Allocation-free: all buffers are preallocated.
+ * Allocation-free: all buffers are preallocated. The history is a window sliding over a longer
+ * buffer, so saving a sub-frame writes 80 samples instead of shifting all 390 (the window is moved
+ * back to the buffer's start once every HISTORY_SLACK sub-frames).
  *
  * @see https://www.itu.int/rec/T-REC-G.711-199909-I!AppI/en
  */
@@ -52,6 +54,10 @@ const ATTEN_FACTOR = 0.2;
 const ATTEN_INCR = ATTEN_FACTOR / SUBFRAME;
 /** Sub-frames of erasure after which the output is silence (60 ms). */
 const MAX_SYNTH_SUBFRAMES = 6;
+/** Samples the history window slides forward before it is copied back to the buffer's start. */
+const HISTORY_SLACK = 16 * SUBFRAME;
+/** Largest frame that good() moves through the history in one piece (larger go by sub-frames). */
+const WHOLE_FRAME_MAX = HISTORY_LEN - POVERLAP_MAX;
 
 function clip16(v: number): number {
   return v > 32767 ? 32767 : v < -32768 ? -32768 : Math.round(v);
@@ -60,8 +66,12 @@ function clip16(v: number): number {
 /** Structural type: src/rtp's media session calls this as its Concealer */
 export class G711Concealer {
   private readonly frameSamples: number;
-  /** Past output-side signal; the last POVERLAP_MAX samples are not played yet (the delay). */
-  private readonly history = new Float64Array(HISTORY_LEN);
+  /**
+   * Past output-side signal, the HISTORY_LEN samples [histAt, histAt + HISTORY_LEN) of this
+   * buffer; the last POVERLAP_MAX of them are not played yet (the delay).
+   */
+  private readonly history = new Float64Array(HISTORY_LEN + HISTORY_SLACK);
+  private histAt = 0;
   /** Working copy of the history from which the repeated periods are read. */
   private readonly pitchBuf = new Float64Array(HISTORY_LEN);
   /** The last ¼ period of real speech before the erasure, kept for the OLAs. */
@@ -89,9 +99,23 @@ export class G711Concealer {
   /** A good decoded frame: kept as history; after a loss, overlap-added with the synthetic signal for a smooth join. May modify `frame` in place. */
   good(frame: Int16Array): void {
     this.checkLength(frame);
-    for (let off = 0; off < this.frameSamples; off += SUBFRAME) {
+    const n = this.frameSamples;
+    if (this.eraseCount === 0 && n <= WHOLE_FRAME_MAX) {
+      // The common case: savespeech() for the whole frame at once, with native copies. The frame
+      // goes into the history and comes out POVERLAP_MAX samples later. Every sample that comes
+      // out was written by good() (concealment leaves eraseCount > 0, so the next good frame takes
+      // the path below), so it is an integer in 16-bit range and needs no clipping or rounding.
+      const at = this.advanceHistory(n);
+      const h = this.history;
+      h.set(frame, at);
+      frame.copyWithin(POVERLAP_MAX, 0, n - POVERLAP_MAX);
+      const from = at - POVERLAP_MAX;
+      for (let i = 0; i < POVERLAP_MAX; i++) frame[i] = h[from + i]!;
+      return;
+    }
+    for (let off = 0; off < n; off += SUBFRAME) {
       const sub = this.sub;
-      for (let i = 0; i < SUBFRAME; i++) sub[i] = frame[off + i] ?? 0;
+      for (let i = 0; i < SUBFRAME; i++) sub[i] = frame[off + i]!;
       if (this.eraseCount > 0) {
         // §I.2.6: longer erasures get a longer OLA into the real signal.
         let olen = this.pOverlap + (this.eraseCount - 1) * EOVERLAP_INCR;
@@ -101,7 +125,7 @@ export class G711Concealer {
         this.eraseCount = 0;
       }
       this.saveSpeech(sub);
-      for (let i = 0; i < SUBFRAME; i++) frame[off + i] = clip16(sub[i] ?? 0);
+      for (let i = 0; i < SUBFRAME; i++) frame[off + i] = clip16(sub[i]!);
     }
   }
 
@@ -118,6 +142,7 @@ export class G711Concealer {
 
   reset(): void {
     this.history.fill(0);
+    this.histAt = 0;
     this.eraseCount = 0;
     this.pOffset = 0;
     this.pitchBufLen = 0;
@@ -133,7 +158,9 @@ export class G711Concealer {
   private concealSubframe(out: Float64Array): void {
     const pb = this.pitchBuf;
     if (this.eraseCount === 0) {
-      pb.set(this.history);
+      const h = this.history;
+      const at = this.histAt;
+      for (let i = 0; i < HISTORY_LEN; i++) pb[i] = h[at + i]!;
       this.pitch = this.findPitch();
       this.pOverlap = this.pitch >> 2;
       // Keep the original last ¼ period, then smooth the wrap of the single repeated period:
@@ -143,7 +170,7 @@ export class G711Concealer {
       this.pitchBufLen = this.pitch;
       this.overlapAdd(this.lastQ, HISTORY_LEN - this.pitchBufLen - this.pOverlap, HISTORY_LEN - this.pOverlap, this.pOverlap);
       // The not-yet-played tail of the history becomes the smoothed one (this is why the delay exists).
-      for (let i = 0; i < this.pOverlap; i++) this.history[HISTORY_LEN - this.pOverlap + i] = pb[HISTORY_LEN - this.pOverlap + i] ?? 0;
+      for (let i = 0; i < this.pOverlap; i++) h[at + HISTORY_LEN - this.pOverlap + i] = pb[HISTORY_LEN - this.pOverlap + i]!;
       this.readSynthetic(out, 0, SUBFRAME);
     } else if (this.eraseCount === 1 || this.eraseCount === 2) {
       // Add a period to the pitch buffer and cross-fade from the old synthesis into the new one.
@@ -282,9 +309,25 @@ export class G711Concealer {
 
   /** App. I savespeech(): push the sub-frame into the history, return it delayed by POVERLAP_MAX. */
   private saveSpeech(s: Float64Array): void {
+    const at = this.advanceHistory(SUBFRAME);
     const h = this.history;
-    h.copyWithin(0, SUBFRAME);
-    for (let i = 0; i < SUBFRAME; i++) h[HISTORY_LEN - SUBFRAME + i] = s[i] ?? 0;
-    for (let i = 0; i < SUBFRAME; i++) s[i] = h[HISTORY_LEN - SUBFRAME - POVERLAP_MAX + i] ?? 0;
+    for (let i = 0; i < SUBFRAME; i++) h[at + i] = s[i]!;
+    const from = at - POVERLAP_MAX;
+    for (let i = 0; i < SUBFRAME; i++) s[i] = h[from + i]!;
+  }
+
+  /**
+   * Slides the history window `n` samples forward (n <= WHOLE_FRAME_MAX) and returns where the
+   * new samples go (the window's last `n` samples).
+   */
+  private advanceHistory(n: number): number {
+    if (this.histAt + n + HISTORY_LEN > this.history.length) {
+      // Out of slack: move the samples that stay in the window back to the buffer's start.
+      this.history.copyWithin(0, this.histAt + n, this.histAt + HISTORY_LEN);
+      this.histAt = 0;
+    } else {
+      this.histAt += n;
+    }
+    return this.histAt + HISTORY_LEN - n;
   }
 }

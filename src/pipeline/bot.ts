@@ -17,6 +17,8 @@ export interface BotContext {
   hangup(reason: string): void;
   /** Asks the call layer to transfer the caller (REFER) to `target`. */
   transfer(target: string): void;
+  /** Asks the call layer to send DTMF digits (RFC 4733) toward the caller; absent when it cannot. */
+  sendDtmf?(digits: string): void;
 }
 
 /** The call layer's view of a bot. */

@@ -273,6 +273,11 @@ export class PlayoutProcessor extends FrameProcessor {
   private interrupt(reason: string): number {
     const r = this.playout.interrupt();
     if (r.droppedUtterances === 0 && !r.wasSpeaking) return 0;
+    // Operators (and the end-to-end barge-in test) need when and how much was cut, on the clock.
+    this.ctx.logger.info(
+      { reason, atMs: this.ctx.clock.now(), playedMs: r.played?.playedMs, totalMs: r.played?.totalMs, droppedFrames: r.droppedFrames },
+      'bot interrupted',
+    );
     this.ctx.emit({ type: 'interruption', reason, played: r.played, droppedUtterances: r.droppedUtterances, droppedFrames: r.droppedFrames });
     this.pushFrame({ kind: 'bot-interrupted', tier: 'system', reason, played: r.played, droppedUtterances: r.droppedUtterances, droppedFrames: r.droppedFrames }, 'upstream');
     if (r.wasSpeaking) this.pushFrame({ kind: 'bot-stopped-speaking', tier: 'system', utteranceId: r.played?.utteranceId ?? '' }, 'upstream');

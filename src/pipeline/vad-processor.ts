@@ -127,6 +127,7 @@ export class VadProcessor extends FrameProcessor {
 
   private started(mediaMs: number): void {
     this.state = 'speaking';
+    this.ctx.logger.debug({ mediaMs, atMs: this.ctx.clock.now() }, 'caller started speaking');
     this.ctx.emit({ type: 'user-started-speaking', mediaMs });
     this.pushFrame({ kind: 'user-started-speaking', tier: 'system', speechStartMs: this.speechStartMs, mediaMs, atMs: this.ctx.clock.now() });
   }

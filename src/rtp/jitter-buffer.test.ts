@@ -299,6 +299,63 @@ describe('JitterBuffer packet times', () => {
   });
 });
 
+describe('JitterBuffer pushFrom', () => {
+  it('takes the payload in place from a larger buffer, exactly as push() takes a copy', () => {
+    const a = new JitterBuffer();
+    const b = new JitterBuffer();
+    const outA = new Uint8Array(160);
+    const outB = new Uint8Array(160);
+    const datagram = new Uint8Array(12 + 160 + 7); // header, payload, trailing bytes (padding)
+    for (let k = 0; k < 100; k++) {
+      const ts = (0xffff_f000 + k * 160) >>> 0; // crosses the 32-bit timestamp wrap
+      for (let i = 0; i < datagram.length; i++) datagram[i] = (k * 7 + i) & 0xff;
+      if (k % 17 !== 5) {
+        a.push(k, ts, 9, k === 0, datagram.slice(12, 172), k * 20 + 3);
+        b.pushFrom(k, ts, 9, k === 0, datagram, 12, 160, k * 20 + 3);
+      }
+      const ra = a.pop(k * 20 + 10, outA);
+      expect(b.pop(k * 20 + 10, outB)).toBe(ra);
+      if (ra === 'packet') expect(outB).toEqual(outA);
+    }
+    expect(b.stats).toEqual(a.stats);
+    expect(b.stats.framesPlayed).toBeGreaterThan(85);
+    expect(() => b.pushFrom(1, 0, 9, false, datagram, 170, 160, 0)).toThrow(RangeError);
+  });
+});
+
+describe('JitterBuffer overlaps and floods', () => {
+  it('stores overlapping packets once and counts each packet start it overwrote as gone', () => {
+    const jb = new JitterBuffer({ minDelayMs: 20, maxDelayMs: 200 });
+    const out = new Uint8Array(160);
+    const payload = (first: number, n: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (first + i) & 0xff);
+    // Samples 0..159 as two halves, then one packet covering 40..199 over both (a repacketising relay).
+    jb.push(1, 8000, 5, true, payload(0, 80), 0);
+    jb.push(2, 8080, 5, false, payload(80, 80), 10);
+    jb.push(3, 8040, 5, false, payload(40, 160), 12);
+    jb.push(4, 8200, 5, false, payload(200, 120), 20);
+    let now = 0;
+    let result = jb.pop(now, out);
+    while (result === 'empty' && now < 200) result = jb.pop((now += 20), out);
+    expect(result).toBe('packet');
+    expect(Array.from(out)).toEqual(Array.from(payload(0, 160)));
+    expect(jb.pop((now += 20), out)).toBe('packet');
+    expect(Array.from(out)).toEqual(Array.from(payload(160, 160)));
+    expect(jb.stats.discardedPackets).toBe(0);
+    expect(jb.stats.duplicatePackets).toBe(0);
+  });
+
+  it('discards a flood of tiny packets beyond what a real stream holds, and keeps playing', () => {
+    const jb = new JitterBuffer();
+    // 1-sample packets, every other sample: 600 runs of audio in 150 ms.
+    for (let k = 0; k < 600; k++) jb.push(k, 1000 + 2 * k, 3, k === 0, new Uint8Array([k & 0xff]), 0);
+    expect(jb.stats.discardedPackets).toBeGreaterThan(0);
+    expect(jb.stats.discardedPackets).toBeLessThan(600);
+    // A normal stream afterwards (new SSRC) plays.
+    const played = run(jb, stream(50, { ssrc: 4, t0: 100 }), 1200);
+    expect(playedTags(played.filter((p) => p.now > 300)).length).toBeGreaterThan(40);
+  });
+});
+
 describe('JitterBuffer reset', () => {
   it('flushes the stream, keeps counters, and starts over', () => {
     const jb = new JitterBuffer();

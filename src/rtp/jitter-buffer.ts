@@ -1,10 +1,14 @@
 /**
  * Adaptive, time-based jitter buffer for one inbound RTP audio stream.
  *
- * Storage is a ring of audio *samples* indexed by the (unwrapped) RTP timestamp, with one flag byte
- * per sample (filled / first sample of a packet / marker). Any packet time (10, 20, 30, 40, 60 ms…)
- * therefore lands at its exact place, and `pop` reads exactly one frame (default 20 ms) at the
- * playout timestamp. pion/interceptor's jitter buffer counts packets; this one measures time.
+ * Storage is a ring of audio *samples* indexed by the (unwrapped) RTP timestamp. Which samples are
+ * present is kept as a sorted set of disjoint timestamp intervals (a packet is one interval, an
+ * in-order stream is a single interval that grows at its end and shrinks at its start), and where
+ * packets start (and whether they carry the marker bit) as a sorted list of timestamps. So any
+ * packet time (10, 20, 30, 40, 60 ms…) lands at its exact place, `pop` reads exactly one frame
+ * (default 20 ms) at the playout timestamp, and the bookkeeping per packet and per frame is a few
+ * interval operations instead of one flag per sample. pion/interceptor's jitter buffer counts
+ * packets; this one measures time.
  *
  * Playout delay (how the target is chosen), after WebRTC NetEQ (delay_manager.cc,
  * relative_arrival_delay_tracker.cc):
@@ -80,9 +84,6 @@ type PlayoutState = 'buffering' | 'playing';
 
 const DEFAULTS = { clockRate: 8000, frameMs: 20, minDelayMs: 20, maxDelayMs: 200, bytesPerSample: 1 } as const satisfies Required<JitterBufferOptions>;
 
-const FILLED = 1;
-const PACKET_START = 2;
-const MARKER = 4;
 
 /** NetEQ uses the 0.95 quantile; one notch higher trades a few ms of delay for fewer late frames. */
 const DELAY_QUANTILE = 0.97;
@@ -108,10 +109,16 @@ const MAX_PACKET_MS = 120;
 /** Relative delays beyond this are timestamp jumps, not network behaviour; kept out of the stats. */
 const MAX_PLAUSIBLE_DELAY_MS = 10_000;
 const SEQ_RING = 1024;
+/**
+ * Packets (and separate runs of audio) the buffer holds at most, per this many samples of
+ * capacity: one per 2 ms of audio at 8 kHz. Real packets are 10 ms or longer; a stream of smaller
+ * ones that would exceed this is discarded, which keeps the bookkeeping memory per call small.
+ */
+const SAMPLES_PER_ENTRY = 16;
 
 /** Byte copy between typed arrays without creating subarray views (which allocate). */
 function copyBytes(src: Uint8Array, srcAt: number, dst: Uint8Array, dstAt: number, length: number): void {
-  for (let i = 0; i < length; i++) dst[dstAt + i] = src[srcAt + i] ?? 0;
+  for (let i = 0; i < length; i++) dst[dstAt + i] = src[srcAt + i]!;
 }
 
 export class JitterBuffer {
@@ -141,9 +148,23 @@ export class JitterBuffer {
   private readonly maxPacketSamples: number;
 
   private readonly audio: Uint8Array;
-  private readonly flags: Uint8Array;
+  /**
+   * Timestamps whose audio is present: disjoint, non-adjacent, sorted intervals
+   * [segStart[i], segEnd[i]) for i < segCount. All lie within one ring capacity of windowStart.
+   */
+  private readonly segStart: Float64Array;
+  private readonly segEnd: Float64Array;
+  private segCount = 0;
+  /** Entries of segStart/segEnd and of pktStart/pktMarker in use at most (the arrays have 2 more). */
+  private readonly maxEntries: number;
+  /** Sorted timestamps where a stored packet starts (pktMarker: it carried the marker bit). */
+  private readonly pktStart: Float64Array;
+  private readonly pktMarker: Uint8Array;
+  private pktCount = 0;
   private readonly seenSeq = new Float64Array(SEQ_RING).fill(-1);
   private readonly minBinId = new Float64Array(MIN_BINS).fill(NaN);
+  /** Bin id for which baseTransitMs was last computed over all bins (NaN: recompute). */
+  private baseBinId = NaN;
   private readonly minBinValue = new Float64Array(MIN_BINS);
   private readonly seqUnwrapper = new SequenceUnwrapper();
   private readonly tsUnwrapper = new TimestampUnwrapper();
@@ -198,14 +219,28 @@ export class JitterBuffer {
     this.capacity = capacity;
     this.mask = capacity - 1;
     this.audio = new Uint8Array(capacity * this.bytesPerSample);
-    this.flags = new Uint8Array(capacity);
+    // +2: one interval inserted by a packet, one more if a removal splits an interval.
+    this.maxEntries = Math.max(16, Math.ceil(capacity / SAMPLES_PER_ENTRY));
+    this.segStart = new Float64Array(this.maxEntries + 2);
+    this.segEnd = new Float64Array(this.maxEntries + 2);
+    this.pktStart = new Float64Array(this.maxEntries + 2);
+    this.pktMarker = new Uint8Array(this.maxEntries + 2);
     this.histogram = new DelayHistogram(this.maxDelayMs, HISTOGRAM_BUCKET_MS, HISTOGRAM_TAU_MS);
     this.stats.targetDelayMs = this.clampDelay(STARTUP_DELAY_MS);
   }
 
   /** Copies the payload into preallocated storage (NO allocation per packet). `arrivalMs` is the clock's now at receive time. */
   push(sequenceNumber: number, timestamp: number, ssrc: number, marker: boolean, payload: Uint8Array, arrivalMs: number): void {
-    const samples = Math.floor(payload.length / this.bytesPerSample);
+    this.pushFrom(sequenceNumber, timestamp, ssrc, marker, payload, 0, payload.length, arrivalMs);
+  }
+
+  /**
+   * The same as {@link push} with the payload given as `length` bytes at `offset` of `data` (e.g.
+   * the received datagram itself), so the caller needs neither a copy nor a subarray view.
+   */
+  pushFrom(sequenceNumber: number, timestamp: number, ssrc: number, marker: boolean, data: Uint8Array, offset: number, length: number, arrivalMs: number): void {
+    if (offset < 0 || length < 0 || offset + length > data.length) throw new RangeError(`payload [${offset}, ${offset + length}) is outside ${data.length} bytes`);
+    const samples = Math.floor(length / this.bytesPerSample);
     if (samples === 0 || samples > this.maxPacketSamples) {
       this.stats.discardedPackets++;
       return;
@@ -280,7 +315,7 @@ export class JitterBuffer {
     }
 
     this.observeArrival(ts, samples, arrivalMs);
-    this.store(ts, samples, marker, payload);
+    this.store(ts, samples, marker, data, offset);
   }
 
   /** Called exactly once per 20 ms tick. Writes one frame (frameMs of audio = 160 bytes for G.711 at 8 kHz) into `out` and returns 'packet'; or returns 'lost' (the frame is missing: the caller conceals) or 'empty' (not started yet, or idle after a long gap/DTX: the caller plays silence). Never allocates. */
@@ -386,8 +421,7 @@ export class JitterBuffer {
     } else {
       this.emptyRun = 0;
       const gapSamples = next - this.windowStart;
-      const flag = this.flags[next & this.mask] ?? 0;
-      if ((flag & MARKER) !== 0 && gapSamples >= this.frameSamples) {
+      if (gapSamples >= this.frameSamples && this.markerAt(next)) {
         // RFC 3551 §4.1: the marker starts a talkspurt after silence, so the gap is silence, not loss.
         this.transition('buffering');
         stats.currentDelayMs = 0;
@@ -438,15 +472,22 @@ export class JitterBuffer {
     } else if (transit < (this.minBinValue[bin] ?? transit)) {
       this.minBinValue[bin] = transit;
     }
-    let base = transit;
-    for (let i = 0; i < MIN_BINS; i++) {
-      const id = this.minBinId[i] ?? NaN;
-      if (id > binId - MIN_BINS && id <= binId) {
-        const v = this.minBinValue[i] ?? transit;
-        if (v < base) base = v;
+    if (binId === this.baseBinId && this.hasBase) {
+      // Same bin as the last packet: the set of bins in the window is unchanged and only this
+      // bin's minimum can have gone down, so the minimum over all of them is a single compare.
+      if (transit < this.baseTransitMs) this.baseTransitMs = transit;
+    } else {
+      let base = transit;
+      for (let i = 0; i < MIN_BINS; i++) {
+        const id = this.minBinId[i] ?? NaN;
+        if (id > binId - MIN_BINS && id <= binId) {
+          const v = this.minBinValue[i] ?? transit;
+          if (v < base) base = v;
+        }
       }
+      this.baseTransitMs = base;
+      this.baseBinId = binId;
     }
-    this.baseTransitMs = base;
     this.hasBase = true;
 
     if (samples !== this.lastPacketSamples) {
@@ -464,7 +505,7 @@ export class JitterBuffer {
       }
       this.packetizationMs = ((this.frameSamples - a) * 1000) / this.clockRate;
     }
-    this.histogram.add(transit - base, (samples * 1000) / this.clockRate);
+    this.histogram.add(transit - this.baseTransitMs, (samples * 1000) / this.clockRate);
     const wanted = this.histogram.samples < STARTUP_PACKETS ? STARTUP_DELAY_MS : this.histogram.quantile(DELAY_QUANTILE) + this.frameMs;
     this.stats.targetDelayMs = this.clampDelay(wanted + this.packetizationMs);
   }
@@ -473,26 +514,33 @@ export class JitterBuffer {
     return ms < this.minDelayMs ? this.minDelayMs : ms > this.maxDelayMs ? this.maxDelayMs : ms;
   }
 
-  private store(ts: number, samples: number, marker: boolean, payload: Uint8Array): void {
+  private store(ts: number, samples: number, marker: boolean, data: Uint8Array, offset: number): void {
     const from = ts < this.windowStart ? this.windowStart : ts;
     const end = ts + samples;
     const n = end - from;
-    // Timestamps are beyond 2^31 (doubles); work on small-integer ring offsets inside the loops.
-    const mask = this.mask;
-    const at = from & mask;
-    const flags = this.flags;
-    let added = 0;
-    for (let i = 0; i < n; i++) {
-      const j = (at + i) & mask;
-      if (flags[j] === 0) added++;
-      flags[j] = FILLED;
+    if (n <= 0) return;
+    if (this.segCount >= this.maxEntries || this.pktCount >= this.maxEntries) {
+      // Hundreds of tiny packets buffered: not a real stream (see SAMPLES_PER_ENTRY).
+      this.stats.discardedPackets++;
+      return;
     }
-    this.bufferedSamples += added;
+    this.bufferedSamples += this.addInterval(from, end);
+    // Packet starts inside [from, end) are overwritten by this packet; its own start is kept
+    // only if the packet was stored whole.
+    this.removeStarts(from, end);
+    if (from === ts) this.insertStart(ts, marker);
+    // Timestamps are beyond 2^31 (doubles); the ring offset is a small integer.
+    const at = from & this.mask;
     const bps = this.bytesPerSample;
     const first = Math.min(n, this.capacity - at);
-    copyBytes(payload, (from - ts) * bps, this.audio, at * bps, first * bps);
-    copyBytes(payload, (from - ts + first) * bps, this.audio, 0, (n - first) * bps);
-    if (from === ts) flags[at] = FILLED | PACKET_START | (marker ? MARKER : 0);
+    // Its own loop (not copyBytes): this load site then only ever sees the caller's datagram type.
+    const audio = this.audio;
+    const src = offset + (from - ts) * bps;
+    const dst = at * bps;
+    const firstBytes = first * bps;
+    for (let i = 0; i < firstBytes; i++) audio[dst + i] = data[src + i]!;
+    const restBytes = (n - first) * bps;
+    for (let i = 0; i < restBytes; i++) audio[i] = data[src + firstBytes + i]!;
     if (end > this.highestEnd) this.highestEnd = end;
   }
 
@@ -502,7 +550,7 @@ export class JitterBuffer {
     const at = this.windowStart & this.mask;
     const first = Math.min(n, this.capacity - at);
     copyBytes(this.audio, at * bps, out, 0, first * bps);
-    copyBytes(this.audio, 0, out, first * bps, (n - first) * bps);
+    if (first < n) copyBytes(this.audio, 0, out, first * bps, (n - first) * bps);
     this.releaseRange(this.windowStart, this.windowStart + n);
     this.windowStart += n;
   }
@@ -514,57 +562,176 @@ export class JitterBuffer {
 
   /** Clears [from, to) after it was played. */
   private releaseRange(from: number, to: number): void {
-    const flags = this.flags;
-    const mask = this.mask;
-    const at = from & mask;
-    const n = to - from;
-    let removed = 0;
-    for (let i = 0; i < n; i++) {
-      const j = (at + i) & mask;
-      if (flags[j] !== 0) {
-        flags[j] = 0;
-        removed++;
-      }
-    }
-    this.bufferedSamples -= removed;
+    this.bufferedSamples -= this.removeInterval(from, to);
+    this.removeStarts(from, to);
   }
 
   /** Clears [from, to) without playing it; packets that started there count as discarded. */
   private discardRange(from: number, to: number): void {
-    if (to - from > this.capacity) from = to - this.capacity;
-    const flags = this.flags;
-    const mask = this.mask;
-    const at = from & mask;
-    const n = to - from;
-    for (let i = 0; i < n; i++) {
-      const j = (at + i) & mask;
-      const f = flags[j] ?? 0;
-      if (f !== 0) {
-        if ((f & PACKET_START) !== 0) this.stats.discardedPackets++;
-        flags[j] = 0;
-        this.bufferedSamples--;
-      }
-    }
+    this.bufferedSamples -= this.removeInterval(from, to);
+    this.stats.discardedPackets += this.removeStarts(from, to);
   }
 
+  /** Number of present samples in [from, from + n). */
   private countFilled(from: number, n: number): number {
-    const flags = this.flags;
-    const mask = this.mask;
-    const at = from & mask;
+    const to = from + n;
+    const starts = this.segStart;
+    const ends = this.segEnd;
     let count = 0;
-    for (let i = 0; i < n; i++) if (flags[(at + i) & mask] !== 0) count++;
+    for (let i = 0; i < this.segCount; i++) {
+      const s = starts[i]!;
+      if (s >= to) break;
+      const e = ends[i]!;
+      if (e <= from) continue;
+      count += (e < to ? e : to) - (s > from ? s : from);
+    }
     return count;
   }
 
-  /** First filled timestamp in [from, to), or -1. */
+  /** First present timestamp in [from, to), or -1. */
   private findFilled(from: number, to: number): number {
-    if (this.bufferedSamples === 0) return -1;
-    const flags = this.flags;
-    const mask = this.mask;
-    const at = from & mask;
-    const n = Math.min(to - from, this.capacity);
-    for (let i = 0; i < n; i++) if (flags[(at + i) & mask] !== 0) return from + i;
+    const starts = this.segStart;
+    const ends = this.segEnd;
+    for (let i = 0; i < this.segCount; i++) {
+      if (ends[i]! <= from) continue;
+      const s = starts[i]!;
+      const first = s > from ? s : from;
+      return first < to ? first : -1;
+    }
     return -1;
+  }
+
+  /** Marks [from, to) present; returns how many of its samples were not present before. */
+  private addInterval(from: number, to: number): number {
+    const starts = this.segStart;
+    const ends = this.segEnd;
+    const count = this.segCount;
+    // Usual case: in order, at or after the end of the last interval.
+    if (count === 0 || ends[count - 1]! < from) {
+      starts[count] = from;
+      ends[count] = to;
+      this.segCount = count + 1;
+      return to - from;
+    }
+    if (ends[count - 1] === from) {
+      ends[count - 1] = to;
+      return to - from;
+    }
+    // lo: first interval that touches or follows [from, to); hi: last one that touches or precedes it.
+    let lo = count - 1;
+    while (lo > 0 && ends[lo - 1]! >= from) lo--;
+    let hi = lo - 1;
+    let covered = 0;
+    while (hi + 1 < count && starts[hi + 1]! <= to) {
+      hi++;
+      const s = starts[hi]!;
+      const e = ends[hi]!;
+      const a = s > from ? s : from;
+      const b = e < to ? e : to;
+      if (b > a) covered += b - a;
+    }
+    if (hi < lo) {
+      // Touches nothing: insert before lo.
+      starts.copyWithin(lo + 1, lo, count);
+      ends.copyWithin(lo + 1, lo, count);
+      starts[lo] = from;
+      ends[lo] = to;
+      this.segCount = count + 1;
+      return to - from;
+    }
+    const s = starts[lo]! < from ? starts[lo]! : from;
+    const e = ends[hi]! > to ? ends[hi]! : to;
+    starts[lo] = s;
+    ends[lo] = e;
+    if (hi > lo) {
+      starts.copyWithin(lo + 1, hi + 1, count);
+      ends.copyWithin(lo + 1, hi + 1, count);
+      this.segCount = count - (hi - lo);
+    }
+    return to - from - covered;
+  }
+
+  /** Marks [from, to) absent; returns how many of its samples were present. */
+  private removeInterval(from: number, to: number): number {
+    const starts = this.segStart;
+    const ends = this.segEnd;
+    let count = this.segCount;
+    let removed = 0;
+    let i = 0;
+    while (i < count && ends[i]! <= from) i++;
+    while (i < count) {
+      const s = starts[i]!;
+      if (s >= to) break;
+      const e = ends[i]!;
+      if (s < from && e > to) {
+        // [from, to) is strictly inside: split.
+        starts.copyWithin(i + 2, i + 1, count);
+        ends.copyWithin(i + 2, i + 1, count);
+        ends[i] = from;
+        starts[i + 1] = to;
+        ends[i + 1] = e;
+        this.segCount = count + 1;
+        return removed + (to - from);
+      }
+      if (s < from) {
+        removed += e - from;
+        ends[i] = from;
+        i++;
+      } else if (e > to) {
+        removed += to - s;
+        starts[i] = to;
+        break;
+      } else {
+        removed += e - s;
+        starts.copyWithin(i, i + 1, count);
+        ends.copyWithin(i, i + 1, count);
+        count--;
+      }
+    }
+    this.segCount = count;
+    return removed;
+  }
+
+  /** Records a packet start at `ts` (no start at `ts` is recorded: removeStarts ran first). */
+  private insertStart(ts: number, marker: boolean): void {
+    const starts = this.pktStart;
+    const markers = this.pktMarker;
+    let i = this.pktCount;
+    if (i > 0 && starts[i - 1]! > ts) {
+      while (i > 0 && starts[i - 1]! > ts) i--;
+      starts.copyWithin(i + 1, i, this.pktCount);
+      markers.copyWithin(i + 1, i, this.pktCount);
+    }
+    starts[i] = ts;
+    markers[i] = marker ? 1 : 0;
+    this.pktCount++;
+  }
+
+  /** Forgets the packet starts in [from, to); returns how many there were. */
+  private removeStarts(from: number, to: number): number {
+    const starts = this.pktStart;
+    const count = this.pktCount;
+    let i = 0;
+    while (i < count && starts[i]! < from) i++;
+    let j = i;
+    while (j < count && starts[j]! < to) j++;
+    if (j > i) {
+      starts.copyWithin(i, j, count);
+      this.pktMarker.copyWithin(i, j, count);
+      this.pktCount = count - (j - i);
+    }
+    return j - i;
+  }
+
+  /** Whether a stored packet with the marker bit starts at `ts`. */
+  private markerAt(ts: number): boolean {
+    const starts = this.pktStart;
+    for (let i = 0; i < this.pktCount; i++) {
+      const s = starts[i]!;
+      if (s === ts) return this.pktMarker[i] === 1;
+      if (s > ts) return false;
+    }
+    return false;
   }
 
   /** The timestamps jumped under the same SSRC: start over from `ts`. */
@@ -576,6 +743,7 @@ export class JitterBuffer {
     this.windowValid = true;
     this.hasBase = false;
     this.minBinId.fill(NaN);
+    this.baseBinId = NaN;
     this.interarrival.reset();
     this.consecutiveLate = 0;
     this.consecutiveFarAhead = 0;
@@ -590,6 +758,7 @@ export class JitterBuffer {
     this.windowValid = false;
     this.hasBase = false;
     this.minBinId.fill(NaN);
+    this.baseBinId = NaN;
     this.seenSeq.fill(-1);
     this.seqUnwrapper.reset();
     this.tsUnwrapper.reset();
@@ -602,7 +771,8 @@ export class JitterBuffer {
 
   private clearBuffer(): void {
     if (this.bufferedSamples > 0) this.discardRange(this.windowStart, this.highestEnd);
-    this.flags.fill(0);
+    this.segCount = 0;
+    this.pktCount = 0;
     this.bufferedSamples = 0;
     if (this.state === 'playing') this.transition('buffering');
     this.stats.currentDelayMs = 0;

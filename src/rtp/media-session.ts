@@ -155,8 +155,6 @@ export class MediaSession implements PacedTask {
   private registration: PacerRegistration | null = null;
 
   // Receive-side reusable memory.
-  private readonly rxScratch = new Uint8Array(1500);
-  private readonly rxViews: (Uint8Array | undefined)[] = [];
   private readonly rxPayload: Uint8Array;
   private readonly rxPcm: Int16Array;
   private readonly frameInfo: FrameInfo = { concealed: false, silent: false };
@@ -265,9 +263,11 @@ export class MediaSession implements PacedTask {
     this.dtmfReceiver = new DtmfReceiver(this.onDtmfEvent, { clockRate: options.codec.sampleRate });
     this.rxPayload = new Uint8Array(this.frameSamples);
     this.rxPcm = new Int16Array(this.frameSamples);
-    this.txPcm = new Int16Array(this.frameSamples);
     this.ringFrames = options.sendQueueFrames ?? 100;
-    this.ring = new Int16Array(this.ringFrames * this.frameSamples);
+    // The frame being sent is one more slot at the end of the queue's ring, so taking a frame off
+    // the queue is a native copyWithin instead of a per-sample loop.
+    this.ring = new Int16Array((this.ringFrames + 1) * this.frameSamples);
+    this.txPcm = this.ring.subarray(this.ringFrames * this.frameSamples);
     for (let i = 0; i < SEND_BUFFERS; i++) {
       const b = Buffer.alloc(RTP_HEADER_LENGTH + this.frameSamples);
       this.txBuffers.push(b);
@@ -468,7 +468,7 @@ export class MediaSession implements PacedTask {
     const pcm = this.txPcm;
     if (this.ringCount > 0) {
       const start = this.ringHead * this.frameSamples;
-      for (let i = 0; i < this.frameSamples; i++) pcm[i] = this.ring[start + i]!;
+      this.ring.copyWithin(this.ringFrames * this.frameSamples, start, start + this.frameSamples);
       this.ringHead = (this.ringHead + 1) % this.ringFrames;
       this.ringCount--;
       this.consumedTotal++;
@@ -496,7 +496,10 @@ export class MediaSession implements PacedTask {
   }
 
   private transmit(buf: Buffer, length: number, payloadLength: number): void {
-    this.rtpSocket.send(buf, 0, length, this.latch.port, this.latch.address);
+    // dgram slices (allocates a Buffer view) whenever offset/length are given: audio packets
+    // fill their buffer exactly, so they go without.
+    if (length === buf.length) this.rtpSocket.send(buf, this.latch.port, this.latch.address);
+    else this.rtpSocket.send(buf, 0, length, this.latch.port, this.latch.address);
     this.txIndex = (this.txIndex + 1) % SEND_BUFFERS;
     this.counters.packetsSent++;
     this.counters.bytesSent += payloadLength;
@@ -559,18 +562,8 @@ export class MediaSession implements PacedTask {
       return;
     }
     this.receiveStats.update(view.ssrc, view.sequenceNumber, view.timestamp, Math.floor(now * (this.codec.sampleRate / 1000)), view.payloadLength);
-    // Copy the payload into a scratch buffer whose per-length view is cached: the jitter buffer
-    // takes a Uint8Array, and a subarray() per packet would be an allocation.
-    const n = Math.min(view.payloadLength, this.rxScratch.length);
-    const scratch = this.rxScratch;
-    const off = view.payloadOffset;
-    for (let i = 0; i < n; i++) scratch[i] = msg[off + i]!;
-    let payload = this.rxViews[n];
-    if (payload === undefined) {
-      payload = scratch.subarray(0, n);
-      this.rxViews[n] = payload;
-    }
-    this.jitter.push(view.sequenceNumber, view.timestamp, view.ssrc, view.marker, payload, now);
+    // The jitter buffer copies the payload straight out of the datagram (no view, no scratch copy).
+    this.jitter.pushFrom(view.sequenceNumber, view.timestamp, view.ssrc, view.marker, msg, view.payloadOffset, view.payloadLength, now);
   };
 
   private readonly onRtcpMessage = (msg: Buffer, rinfo: RemoteInfo): void => {

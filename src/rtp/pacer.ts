@@ -186,11 +186,24 @@ export class Pacer {
   private runDue(): void {
     if (!this.running) return;
     this.wakeups++;
-    const horizon = this.clock.now() + this.wakeEarlyMs;
-    for (const slot of this.slots) {
-      if (slot.tasks.length === 0) continue;
-      let due = this.deadline(slot.index, slot.nextTick);
-      if (due > horizon) continue;
+    // One slot-tick at a time in deadline order, re-reading the clock after each: a slot that
+    // fell due while earlier ones ran goes next, without waiting for another timer (which costs
+    // at least a millisecond). Bounded, so a stalled process still yields to I/O between wakes.
+    const slots = this.slots;
+    for (let budget = this.slotCount * this.maxCatchUp; budget > 0; budget--) {
+      const horizon = this.clock.now() + this.wakeEarlyMs;
+      let slot: Slot | null = null;
+      let due = Infinity;
+      for (let s = 0; s < slots.length; s++) {
+        const candidate = slots[s]!;
+        if (candidate.tasks.length === 0) continue;
+        const d = this.deadline(candidate.index, candidate.nextTick);
+        if (d < due) {
+          due = d;
+          slot = candidate;
+        }
+      }
+      if (slot === null || due > horizon) break;
       // Stalled beyond the catch-up budget: jump to the current period.
       const behind = Math.floor((horizon - due) / this.periodMs);
       if (behind >= this.maxCatchUp) {
@@ -199,23 +212,20 @@ export class Pacer {
         this.skippedTicks += skip * slot.tasks.length;
         due = this.deadline(slot.index, slot.nextTick);
       }
-      while (due <= horizon) {
-        const tasks = slot.tasks;
-        for (let i = 0; i < tasks.length; i++) {
-          const now = this.clock.now();
-          this.record(now - due);
-          try {
-            tasks[i]!.onTick(slot.nextTick, due, now);
-          } catch (err) {
-            this.taskErrors++;
-            this.logger?.error({ err }, 'paced task failed');
-          }
-          this.ticks++;
+      const tasks = slot.tasks;
+      for (let i = 0; i < tasks.length; i++) {
+        const now = this.clock.now();
+        this.record(now - due);
+        try {
+          tasks[i]!.onTick(slot.nextTick, due, now);
+        } catch (err) {
+          this.taskErrors++;
+          this.logger?.error({ err }, 'paced task failed');
         }
-        slot.nextTick++;
-        due = this.deadline(slot.index, slot.nextTick);
-        if (!this.running) return;
+        this.ticks++;
       }
+      slot.nextTick++;
+      if (!this.running) return;
     }
     this.schedule();
   }

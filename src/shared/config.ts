@@ -31,6 +31,8 @@ export interface InboundTrunkConfig {
   readonly auth?: DigestCredentials;
   /** Inbound REFER from this trunk is refused (403) unless true. */
   readonly allowRefer: boolean;
+  /** Refer-To form when we transfer a call that came in on this trunk (some carriers take only tel:). */
+  readonly referUriScheme: 'sip' | 'tel';
 }
 
 export interface OutboundTrunkConfig {
@@ -70,6 +72,11 @@ export interface TrunklineConfig {
     readonly sessionExpires: number;
     readonly minSessionExpires: number;
     readonly tcpIdleTimeoutMs: number;
+    /**
+     * Per-source token bucket on inbound requests (responses are not counted): `perSecond`
+     * sustained, `burst` at once; excess is dropped silently. `perSecond: 0` turns it off.
+     */
+    readonly rateLimit: { readonly perSecond: number; readonly burst: number };
   };
   readonly rtp: {
     readonly portMin: number;
@@ -84,6 +91,10 @@ export interface TrunklineConfig {
   readonly http: {
     readonly listen: HostPort;
     readonly apiToken?: string;
+    /** HMAC-SHA256 key that signs webhooks (Trunkline-Signature); webhooks are refused without it. */
+    readonly webhookSecret?: string;
+    /** Where every call's events go (dial-out may name its own webhook as well). */
+    readonly webhookUrl?: string;
   };
   readonly bot: string;
   readonly calls: {
@@ -97,6 +108,10 @@ export interface TrunklineConfig {
     readonly outbound: readonly OutboundTrunkConfig[];
   };
   readonly routes: readonly RouteConfig[];
+  /** The `agent` bot: STT → LLM → TTS providers, prompt, tools, failure policy. */
+  readonly agent: AgentConfig;
+  /** The ws(s):// bridge bot (Twilio Media Streams protocol). */
+  readonly bridge: BridgeConfig;
 }
 
 export class ConfigError extends Error {
@@ -135,6 +150,7 @@ export const DEFAULTS = {
     sessionExpires: 1800,
     minSessionExpires: 90,
     tcpIdleTimeoutMs: 120_000,
+    rateLimit: { perSecond: 500, burst: 1000 },
   },
   rtp: {
     portMin: 10000,
@@ -149,10 +165,23 @@ export const DEFAULTS = {
   bot: 'demo',
   calls: { maxConcurrent: 1000, maxDurationSec: 3600, drainTimeoutSec: 30, workers: 'auto' },
   trunks: {
-    inbound: [{ name: 'default-private', addresses: [...DEFAULT_ALLOWED_SOURCES], allowRefer: false }],
+    inbound: [{ name: 'default-private', addresses: [...DEFAULT_ALLOWED_SOURCES], allowRefer: false, referUriScheme: 'sip' }],
     outbound: [],
   },
   routes: [],
+  agent: {
+    systemPrompt: 'You are a friendly phone assistant. Answer in one or two short spoken sentences, with no lists or markup.',
+    stt: { provider: 'deepgram' },
+    llm: { provider: 'openai', model: 'gpt-4o-mini' },
+    tts: { provider: 'openai' },
+    transferTargets: {},
+    tools: [],
+    onFailure: { action: 'hangup', apology: 'Sorry, I am having technical trouble. Please call again later.' },
+    retries: 2,
+    stallMs: 8000,
+    endOfTurnDelayMs: 0,
+  },
+  bridge: { maxReconnects: 2, reconnectDelayMs: 250, connectTimeoutMs: 3000 },
 } as const satisfies TrunklineConfig;
 
 // ---------------------------------------------------------------------------------------------
@@ -206,6 +235,11 @@ export function parsePortRange(key: string, v: unknown): { min: number; max: num
   return { min, max };
 }
 
+/** 127.0.0.0/8, ::1 and localhost: an API bound there is reachable from this host only. */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
 /** Checks an address or CIDR (a.b.c.d, a.b.c.d/n, v6, v6/n). */
 export function validCidr(v: string): boolean {
   const [addr, bits, extra] = v.split('/');
@@ -241,6 +275,7 @@ function inboundTrunk(key: string, v: unknown): InboundTrunkConfig {
     addresses: addresses as string[],
     ...(v.auth !== undefined ? { auth: credentials(`${key}.auth`, v.auth) } : {}),
     allowRefer: v.allowRefer === true,
+    referUriScheme: v.referUriScheme === undefined ? 'sip' : oneOf(`${key}.referUriScheme`, v.referUriScheme, ['sip', 'tel'] as const),
   };
 }
 
@@ -300,6 +335,14 @@ function codecPreference(key: string, v: unknown): 'offerer' | readonly Codec[] 
   return list.map((c, i) => oneOf(`${key}[${i}]`, c, ['PCMU', 'PCMA'] as const));
 }
 
+function rateLimit(key: string, v: unknown): { perSecond: number; burst: number } {
+  if (v === undefined) return { ...DEFAULTS.sip.rateLimit };
+  if (!isObj(v)) throw new ConfigError(key, 'an object { perSecond, burst? } (perSecond 0 turns the limit off)', v);
+  const perSecond = v.perSecond === undefined ? DEFAULTS.sip.rateLimit.perSecond : int(`${key}.perSecond`, v.perSecond, 0, 1_000_000);
+  const burst = v.burst === undefined ? Math.max(1, perSecond * 2) : int(`${key}.burst`, v.burst, 1, 2_000_000);
+  return { perSecond, burst };
+}
+
 function deepFreeze<T>(o: T): T {
   if (typeof o === 'object' && o !== null) {
     for (const v of Object.values(o)) deepFreeze(v);
@@ -356,6 +399,20 @@ export function buildConfig(file: unknown, env: Readonly<Record<string, string |
   const tokenRaw = pick('TRUNKLINE_API_TOKEN', httpF.apiToken);
   const apiToken = tokenRaw === undefined || tokenRaw === '' ? undefined : str(env.TRUNKLINE_API_TOKEN !== undefined ? 'TRUNKLINE_API_TOKEN' : 'http.apiToken', tokenRaw);
   if (apiToken !== undefined && apiToken.length < 16) throw new ConfigError('TRUNKLINE_API_TOKEN', 'at least 16 characters', '<hidden>');
+  // The API may only be reachable from elsewhere when it asks for a token.
+  if (apiToken === undefined && !isLoopbackHost(httpListen.host)) {
+    throw new ConfigError('TRUNKLINE_API_TOKEN', `a token of at least 16 characters when the HTTP API listens on a non-loopback address (${httpListen.host})`, '<unset>');
+  }
+  const secretRaw = pick('TRUNKLINE_WEBHOOK_SECRET', httpF.webhookSecret);
+  const webhookSecret = secretRaw === undefined || secretRaw === '' ? undefined : str(env.TRUNKLINE_WEBHOOK_SECRET !== undefined ? 'TRUNKLINE_WEBHOOK_SECRET' : 'http.webhookSecret', secretRaw);
+  if (webhookSecret !== undefined && webhookSecret.length < 16) throw new ConfigError('TRUNKLINE_WEBHOOK_SECRET', 'at least 16 characters', '<hidden>');
+  const webhookRaw = pick('TRUNKLINE_WEBHOOK_URL', httpF.webhookUrl);
+  const webhookKey = env.TRUNKLINE_WEBHOOK_URL !== undefined ? 'TRUNKLINE_WEBHOOK_URL' : 'http.webhookUrl';
+  const webhookUrl = webhookRaw === undefined || webhookRaw === '' ? undefined : str(webhookKey, webhookRaw);
+  if (webhookUrl !== undefined) {
+    if (!/^https?:\/\/\S+$/.test(webhookUrl)) throw new ConfigError(webhookKey, 'an http:// or https:// URL', webhookUrl);
+    if (webhookSecret === undefined) throw new ConfigError('TRUNKLINE_WEBHOOK_SECRET', 'a secret of at least 16 characters when a webhook URL is set', '<unset>');
+  }
 
   const transportsRaw = sipF.transports ?? d.sip.transports;
   if (!Array.isArray(transportsRaw) || transportsRaw.length === 0) throw new ConfigError('sip.transports', 'a non-empty list of udp, tcp', transportsRaw);
@@ -407,6 +464,7 @@ export function buildConfig(file: unknown, env: Readonly<Record<string, string |
       sessionExpires: sipF.sessionExpires === undefined ? d.sip.sessionExpires : int('sip.sessionExpires', sipF.sessionExpires, minSE, 86_400),
       minSessionExpires: minSE,
       tcpIdleTimeoutMs: sipF.tcpIdleTimeoutMs === undefined ? d.sip.tcpIdleTimeoutMs : int('sip.tcpIdleTimeoutMs', sipF.tcpIdleTimeoutMs, 1000, 3_600_000),
+      rateLimit: rateLimit('sip.rateLimit', sipF.rateLimit),
     },
     rtp: {
       portMin,
@@ -417,7 +475,12 @@ export function buildConfig(file: unknown, env: Readonly<Record<string, string |
       jitterMinMs,
       jitterMaxMs,
     },
-    http: { listen: httpListen, ...(apiToken !== undefined ? { apiToken } : {}) },
+    http: {
+      listen: httpListen,
+      ...(apiToken !== undefined ? { apiToken } : {}),
+      ...(webhookSecret !== undefined ? { webhookSecret } : {}),
+      ...(webhookUrl !== undefined ? { webhookUrl } : {}),
+    },
     bot,
     calls: {
       maxConcurrent: callsF.maxConcurrent === undefined ? d.calls.maxConcurrent : int('calls.maxConcurrent', callsF.maxConcurrent, 1, 100_000),
@@ -427,6 +490,8 @@ export function buildConfig(file: unknown, env: Readonly<Record<string, string |
     },
     trunks: { inbound, outbound },
     routes,
+    agent: agentConfig(f, env, usesAgent(bot, routes)),
+    bridge: bridgeConfig(section(f, 'bridge')),
   };
   return deepFreeze(structuredClone(config));
 }
@@ -449,4 +514,203 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     }
   }
   return buildConfig(file, env);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The agent bot and the ws(s):// bridge.
+
+export type SttProviderName = 'deepgram' | 'openai' | 'pocketsphinx';
+export type LlmProviderName = 'openai';
+export type TtsProviderName = 'openai' | 'deepgram' | 'flite';
+
+export interface AgentHttpToolConfig {
+  readonly name: string;
+  readonly description: string;
+  readonly url: string;
+  readonly method: 'GET' | 'POST';
+  readonly parameters: Readonly<Record<string, unknown>>;
+  readonly timeoutMs: number;
+}
+
+/**
+ * Credentials are not part of the config: providers read DEEPGRAM_API_KEY / OPENAI_API_KEY /
+ * ELEVENLABS_API_KEY from the environment when a call starts; start-up only checks they are set
+ * where a provider's public endpoint needs one.
+ */
+export interface AgentConfig {
+  readonly systemPrompt: string;
+  readonly greeting?: string;
+  readonly stt: {
+    readonly provider: SttProviderName;
+    readonly baseUrl?: string;
+    readonly model?: string;
+    readonly language?: string;
+    /** pocketsphinx: a JSGF grammar file, or keywords to build one from. */
+    readonly grammarPath?: string;
+    readonly keywords?: readonly string[];
+  };
+  readonly llm: { readonly provider: LlmProviderName; readonly baseUrl?: string; readonly model: string; readonly temperature?: number };
+  readonly tts: { readonly provider: TtsProviderName; readonly baseUrl?: string; readonly model?: string; readonly voice?: string };
+  /** Names the model may transfer to → SIP URIs (the transfer_call tool offers only these). */
+  readonly transferTargets: Readonly<Record<string, string>>;
+  readonly tools: readonly AgentHttpToolConfig[];
+  readonly onFailure: { readonly action: 'transfer' | 'hangup'; readonly target?: string; readonly apology: string };
+  readonly retries: number;
+  readonly stallMs: number;
+  readonly endOfTurnDelayMs: number;
+}
+
+export interface BridgeConfig {
+  readonly maxReconnects: number;
+  readonly reconnectDelayMs: number;
+  readonly connectTimeoutMs: number;
+  readonly accountSid?: string;
+}
+
+function usesAgent(bot: string, routes: readonly RouteConfig[]): boolean {
+  return bot === 'agent' || routes.some((r) => r.bot === 'agent');
+}
+
+function optStr(key: string, v: unknown): string | undefined {
+  return v === undefined || v === '' ? undefined : str(key, v);
+}
+
+function httpUrl(key: string, v: unknown, schemes: RegExp): string | undefined {
+  const s = optStr(key, v);
+  if (s !== undefined && !schemes.test(s)) throw new ConfigError(key, `a URL matching ${String(schemes)}`, s);
+  return s;
+}
+
+function httpTool(key: string, v: unknown): AgentHttpToolConfig {
+  if (!isObj(v)) throw new ConfigError(key, 'an object { name, description, url, method?, parameters?, timeoutMs? }', v);
+  const name = str(`${key}.name`, v.name);
+  if (!/^[a-zA-Z0-9_-]{1,64}$/.test(name) || ['transfer_call', 'end_call', 'send_dtmf'].includes(name)) {
+    throw new ConfigError(`${key}.name`, 'letters, digits, _ or - (1-64), not a built-in tool name', name);
+  }
+  const parameters = v.parameters ?? { type: 'object', properties: {} };
+  if (!isObj(parameters) || parameters.type !== 'object') throw new ConfigError(`${key}.parameters`, "a JSON Schema object with type 'object'", parameters);
+  return {
+    name,
+    description: str(`${key}.description`, v.description),
+    url: httpUrl(`${key}.url`, v.url, /^https?:\/\/\S+$/) ?? str(`${key}.url`, v.url),
+    method: v.method === undefined ? 'POST' : oneOf(`${key}.method`, v.method, ['GET', 'POST'] as const),
+    parameters,
+    timeoutMs: v.timeoutMs === undefined ? 5000 : int(`${key}.timeoutMs`, v.timeoutMs, 100, 60_000),
+  };
+}
+
+function agentConfig(f: Obj, env: Readonly<Record<string, string | undefined>>, inUse: boolean): AgentConfig {
+  const a = section(f, 'agent');
+  const d = DEFAULTS.agent;
+  const sttF = section(a, 'stt');
+  const llmF = section(a, 'llm');
+  const ttsF = section(a, 'tts');
+  const failF = section(a, 'onFailure');
+  const envOr = (envKey: string, fileKey: string, v: unknown): { key: string; value: unknown } =>
+    env[envKey] !== undefined ? { key: envKey, value: env[envKey] } : { key: fileKey, value: v };
+
+  const prompt = envOr('TRUNKLINE_AGENT_PROMPT', 'agent.systemPrompt', a.systemPrompt);
+  const sttP = envOr('TRUNKLINE_STT_PROVIDER', 'agent.stt.provider', sttF.provider);
+  const llmUrl = envOr('TRUNKLINE_LLM_BASE_URL', 'agent.llm.baseUrl', llmF.baseUrl);
+  const llmModel = envOr('TRUNKLINE_LLM_MODEL', 'agent.llm.model', llmF.model);
+  const ttsP = envOr('TRUNKLINE_TTS_PROVIDER', 'agent.tts.provider', ttsF.provider);
+
+  const keywordsRaw = sttF.keywords;
+  let keywords: string[] | undefined;
+  if (keywordsRaw !== undefined) {
+    const list = typeof keywordsRaw === 'string' ? keywordsRaw.split(',').map((k) => k.trim()) : keywordsRaw;
+    if (!Array.isArray(list) || list.length === 0) throw new ConfigError('agent.stt.keywords', 'a non-empty list of words', keywordsRaw);
+    keywords = list.map((k, i) => {
+      if (typeof k !== 'string' || !/^[a-zA-Z']+$/.test(k)) throw new ConfigError(`agent.stt.keywords[${i}]`, 'a single word (letters only)', k);
+      return k.toLowerCase();
+    });
+  }
+  const stt: AgentConfig['stt'] = {
+    provider: sttP.value === undefined ? d.stt.provider : oneOf(sttP.key, sttP.value, ['deepgram', 'openai', 'pocketsphinx'] as const),
+    ...(sttF.baseUrl !== undefined ? { baseUrl: httpUrl('agent.stt.baseUrl', sttF.baseUrl, /^(https?|wss?):\/\/\S+$/)! } : {}),
+    ...(sttF.model !== undefined ? { model: str('agent.stt.model', sttF.model) } : {}),
+    ...(sttF.language !== undefined ? { language: str('agent.stt.language', sttF.language) } : {}),
+    ...(sttF.grammarPath !== undefined ? { grammarPath: str('agent.stt.grammarPath', sttF.grammarPath) } : {}),
+    ...(keywords !== undefined ? { keywords } : {}),
+  };
+  if (stt.provider === 'pocketsphinx' && stt.grammarPath === undefined && stt.keywords === undefined) {
+    throw new ConfigError('agent.stt', 'grammarPath or keywords for pocketsphinx (it only recognises a grammar)', sttF);
+  }
+  const llmBase = httpUrl(llmUrl.key, llmUrl.value, /^https?:\/\/\S+$/);
+  const llm: AgentConfig['llm'] = {
+    provider: llmF.provider === undefined ? d.llm.provider : oneOf('agent.llm.provider', llmF.provider, ['openai'] as const),
+    ...(llmBase !== undefined ? { baseUrl: llmBase } : {}),
+    model: llmModel.value === undefined ? d.llm.model : str(llmModel.key, llmModel.value),
+    ...(llmF.temperature !== undefined ? { temperature: temperature(llmF.temperature) } : {}),
+  };
+  const tts: AgentConfig['tts'] = {
+    provider: ttsP.value === undefined ? d.tts.provider : oneOf(ttsP.key, ttsP.value, ['openai', 'deepgram', 'flite'] as const),
+    ...(ttsF.baseUrl !== undefined ? { baseUrl: httpUrl('agent.tts.baseUrl', ttsF.baseUrl, /^(https?|wss?):\/\/\S+$/)! } : {}),
+    ...(ttsF.model !== undefined ? { model: str('agent.tts.model', ttsF.model) } : {}),
+    ...(ttsF.voice !== undefined ? { voice: str('agent.tts.voice', ttsF.voice) } : {}),
+  };
+  const targetsRaw = a.transferTargets ?? {};
+  if (!isObj(targetsRaw)) throw new ConfigError('agent.transferTargets', 'an object { name: "sip:…" }', targetsRaw);
+  const transferTargets: Record<string, string> = {};
+  for (const [name, uri] of Object.entries(targetsRaw)) {
+    if (!/^[a-zA-Z0-9_-]{1,64}$/.test(name)) throw new ConfigError(`agent.transferTargets.${name}`, 'a name of letters, digits, _ or -', name);
+    const u = str(`agent.transferTargets.${name}`, uri);
+    if (!/^(sips?|tel):/i.test(u)) throw new ConfigError(`agent.transferTargets.${name}`, 'a sip:, sips: or tel: URI', u);
+    transferTargets[name] = u;
+  }
+  const toolsRaw = a.tools ?? [];
+  if (!Array.isArray(toolsRaw)) throw new ConfigError('agent.tools', 'an array of HTTP tools', toolsRaw);
+  const tools = toolsRaw.map((t, i) => httpTool(`agent.tools[${i}]`, t));
+  const action = failF.action === undefined ? d.onFailure.action : oneOf('agent.onFailure.action', failF.action, ['transfer', 'hangup'] as const);
+  const failTarget = optStr('agent.onFailure.target', failF.target);
+  if (action === 'transfer' && failTarget === undefined) throw new ConfigError('agent.onFailure.target', 'a SIP URI when action is transfer', failF.target);
+  if (failTarget !== undefined && !/^(sips?|tel):/i.test(failTarget)) throw new ConfigError('agent.onFailure.target', 'a sip:, sips: or tel: URI', failTarget);
+
+  const config: AgentConfig = {
+    systemPrompt: prompt.value === undefined ? d.systemPrompt : str(prompt.key, prompt.value),
+    ...(a.greeting !== undefined ? { greeting: str('agent.greeting', a.greeting) } : {}),
+    stt,
+    llm,
+    tts,
+    transferTargets,
+    tools,
+    onFailure: {
+      action,
+      ...(failTarget !== undefined ? { target: failTarget } : {}),
+      apology: failF.apology === undefined ? d.onFailure.apology : str('agent.onFailure.apology', failF.apology),
+    },
+    retries: a.retries === undefined ? d.retries : int('agent.retries', a.retries, 0, 5),
+    stallMs: a.stallMs === undefined ? d.stallMs : int('agent.stallMs', a.stallMs, 500, 60_000),
+    endOfTurnDelayMs: a.endOfTurnDelayMs === undefined ? d.endOfTurnDelayMs : int('agent.endOfTurnDelayMs', a.endOfTurnDelayMs, 0, 3000),
+  };
+  if (inUse) {
+    // a public endpoint without its key fails every call: refuse at start-up instead
+    const need = (provider: string, baseUrl: string | undefined, envKey: string, key: string): void => {
+      if (baseUrl === undefined && (env[envKey] === undefined || env[envKey] === '')) throw new ConfigError(envKey, `an API key for ${key} ${provider} (or set a baseUrl for a local server)`, '<unset>');
+    };
+    if (stt.provider === 'deepgram') need('deepgram', stt.baseUrl, 'DEEPGRAM_API_KEY', 'agent.stt');
+    if (stt.provider === 'openai') need('openai', stt.baseUrl ?? llm.baseUrl, 'OPENAI_API_KEY', 'agent.stt');
+    need('openai', llm.baseUrl, 'OPENAI_API_KEY', 'agent.llm');
+    if (tts.provider === 'deepgram') need('deepgram', tts.baseUrl, 'DEEPGRAM_API_KEY', 'agent.tts');
+    if (tts.provider === 'openai') need('openai', tts.baseUrl ?? llm.baseUrl, 'OPENAI_API_KEY', 'agent.tts');
+  }
+  return config;
+}
+
+function temperature(v: unknown): number {
+  const n = typeof v === 'string' ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isFinite(n) || n < 0 || n > 2) throw new ConfigError('agent.llm.temperature', 'a number from 0 to 2', v);
+  return n;
+}
+
+function bridgeConfig(b: Obj): BridgeConfig {
+  const d = DEFAULTS.bridge;
+  const accountSid = optStr('bridge.accountSid', b.accountSid);
+  if (accountSid !== undefined && !/^AC[0-9a-fA-F]{32}$/.test(accountSid)) throw new ConfigError('bridge.accountSid', 'AC followed by 32 hex digits', accountSid);
+  return {
+    maxReconnects: b.maxReconnects === undefined ? d.maxReconnects : int('bridge.maxReconnects', b.maxReconnects, 0, 10),
+    reconnectDelayMs: b.reconnectDelayMs === undefined ? d.reconnectDelayMs : int('bridge.reconnectDelayMs', b.reconnectDelayMs, 10, 30_000),
+    connectTimeoutMs: b.connectTimeoutMs === undefined ? d.connectTimeoutMs : int('bridge.connectTimeoutMs', b.connectTimeoutMs, 100, 30_000),
+    ...(accountSid !== undefined ? { accountSid } : {}),
+  };
 }

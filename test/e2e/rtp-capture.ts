@@ -30,6 +30,14 @@ export interface RtpCapture {
   stop(): Promise<CapturedRtp[]>;
 }
 
+const running = new Set<ChildProcess>();
+
+/** Stops every capture still running (an afterAll for tests that failed half-way). */
+export function stopAllCaptures(): void {
+  for (const child of running) if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
+  running.clear();
+}
+
 /** Starts tcpdump on lo for UDP to or from `ports`; resolves once it is listening. */
 export async function captureRtp(ports: { min: number; max: number }): Promise<RtpCapture> {
   const dir = mkdtempSync(join(tmpdir(), 'trunkline-cap-'));
@@ -39,6 +47,8 @@ export async function captureRtp(ports: { min: number; max: number }): Promise<R
   const child: ChildProcess = spawn('tcpdump', ['-i', 'lo', '-n', '-U', '-B', '16384', '-w', file, `udp and portrange ${ports.min}-${ports.max}`], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   let stderr = '';
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`tcpdump did not start: ${stderr}`)), 5000);
@@ -130,4 +140,59 @@ export function percentile(values: readonly number[], p: number): number {
 
 export function mean(values: readonly number[]): number {
   return values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
+}
+
+/** The payload bytes of `packets`, in order, as one stream. */
+export function payloadStream(packets: readonly CapturedRtp[]): Buffer {
+  return Buffer.concat(packets.map((p) => p.payload));
+}
+
+export interface EchoAlignment {
+  /** Byte offset of the sent stream's start inside the returned one (-1: not found). */
+  offset: number;
+  /** 20 ms chunks (160 bytes) of the sent stream found bit-exact, in order, in the returned one. */
+  matched: number;
+  chunks: number;
+  /** How often the offset moved between matched chunks (a jitter buffer adapting its delay). */
+  shifts: number;
+}
+
+/**
+ * G.711 decode → encode is the identity, so an echo returns the very bytes that were sent,
+ * re-framed (a time-based jitter buffer cuts frames anywhere in the sample stream). Walks the
+ * sent stream in 160-byte chunks and finds each, in order, in the returned stream; counts the
+ * chunks found and how often their offset moved (a frame dropped or concealed in between).
+ */
+export function alignEcho(sent: Buffer, back: Buffer): EchoAlignment {
+  const chunks = Math.floor(sent.length / 160);
+  // A jitter buffer adapting its delay moves the offset by a frame or so at a time; searching
+  // only near the last offset keeps a looped file's second pass from matching its first.
+  const window = 5 * 160;
+  let offset = -1;
+  let last = -1;
+  let matched = 0;
+  let shifts = 0;
+  let placeable = 0;
+  for (let c = 0; c < chunks; c++) {
+    const chunk = sent.subarray(c * 160, c * 160 + 160);
+    // Silence-like chunks are not unique enough to place.
+    if (new Set(chunk).size <= 16) continue;
+    placeable++;
+    let at: number;
+    if (last < 0) {
+      // The echo starts within a second (jitter buffer plus a tick) of the sent stream.
+      at = back.subarray(0, c * 160 + 8000).indexOf(chunk);
+    } else {
+      const from = Math.max(0, c * 160 + last - window);
+      const found = back.subarray(from, c * 160 + last + 160 + window).indexOf(chunk);
+      at = found < 0 ? -1 : from + found;
+    }
+    if (at < 0) continue;
+    const o = at - c * 160;
+    if (offset < 0) offset = o;
+    else if (o !== last) shifts++;
+    last = o;
+    matched++;
+  }
+  return { offset, matched, chunks: placeable, shifts };
 }

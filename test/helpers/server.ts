@@ -60,12 +60,15 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const extra = options.file ?? {};
   const extraSip = (extra['sip'] as Record<string, unknown> | undefined) ?? {};
   const extraRtp = (extra['rtp'] as Record<string, unknown> | undefined) ?? {};
+  const extraHttp = (extra['http'] as Record<string, unknown> | undefined) ?? {};
   const config = buildConfig(
     {
       ...extra,
       logLevel: options.captureLogs ?? 'silent',
       sip: { ...extraSip, listen: '127.0.0.1:0' },
       rtp: { ...extraRtp, ports: `${rtpRange.min}-${rtpRange.max}` },
+      // The HTTP API on a port of the OS's choosing, never the default 8080.
+      http: { listen: '127.0.0.1:0', ...extraHttp },
       bot: options.bot ?? 'echo',
     },
     {},

@@ -7,6 +7,7 @@ import { BotEventHub } from '../bot.js';
 import type { BotEvent } from '../events.js';
 import type { PlayoutSource } from '../playout.js';
 import { MediaStreamPlayout } from './media-stream-playout.js';
+import { rawDataText } from '../services/ws-raw-data.js';
 
 /**
  * A bridge to a bot written for Twilio Media Streams (bidirectional, `<Connect><Stream>`): per call
@@ -256,7 +257,7 @@ export class TwilioStreamBot implements Bot {
     }
     let msg: InboundMessage;
     try {
-      msg = JSON.parse(data.toString()) as InboundMessage;
+      msg = JSON.parse(rawDataText(data)) as InboundMessage;
     } catch {
       this.context.logger.warn('media stream bot: message is not JSON; ignored');
       return;

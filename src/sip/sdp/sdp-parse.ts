@@ -80,8 +80,10 @@ export function parseSessionDescription(sdp: string): ParsedSdp {
   };
 }
 
-function connectionAddress(ip: string | undefined): string | undefined {
-  if (ip === undefined) return undefined;
+function connectionAddress(raw: string | undefined): string | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  // sdp-transform turns a numeric-looking value ("c=IN IP4 0") into a number: read it as text.
+  const ip = String(raw);
   const slash = ip.indexOf('/'); // multicast TTL / count (RFC 4566 §5.7)
   return slash === -1 ? ip : ip.slice(0, slash);
 }
@@ -106,7 +108,7 @@ function readMediaLine(m: MediaDescription, index: number, sessionAddress: strin
       if (codec !== undefined && !candidates.some((c) => c.codec === codec)) candidates.push({ codec, payloadType: pt });
       continue;
     }
-    const name = map.codec.toUpperCase();
+    const name = String(map.codec ?? '').toUpperCase(); // sdp-transform may hand back a number
     const mono = map.encoding === undefined || Number(map.encoding) === 1;
     if ((name === 'PCMU' || name === 'PCMA') && map.rate === 8000 && mono) {
       if (!candidates.some((c) => c.codec === name)) candidates.push({ codec: name, payloadType: pt });
@@ -122,9 +124,9 @@ function readMediaLine(m: MediaDescription, index: number, sessionAddress: strin
 
   let unusable: Unusable | undefined;
   if (port === 0) unusable = 'disabled';
-  else if (m.type.toLowerCase() !== 'audio') unusable = 'not-audio';
+  else if (String(m.type ?? '').toLowerCase() !== 'audio') unusable = 'not-audio';
   // Plain RTP/AVP only (RFC 3551): SRTP (RTP/SAVP), AVPF feedback and DTLS profiles are refused per m-line.
-  else if (m.protocol.toUpperCase() !== 'RTP/AVP') unusable = 'transport';
+  else if (String(m.protocol ?? '').toUpperCase() !== 'RTP/AVP') unusable = 'transport';
   else if (candidates.length === 0) unusable = 'format';
 
   if (unusable === undefined && address === undefined) {
@@ -132,7 +134,7 @@ function readMediaLine(m: MediaDescription, index: number, sessionAddress: strin
     throw new SdpError(400, 399, 'Malformed SDP', `m-line ${index}: no c= line`);
   }
   return {
-    type: m.type,
+    type: String(m.type ?? ''),
     port,
     protocol: m.protocol,
     formats,

@@ -12,6 +12,7 @@ export type {
   TransactionLayerOptions,
 } from './types.js';
 export { TransactionLayer } from './transaction-layer.js';
+export type { RequestScreen, RequestVerdict } from './transaction-layer.js';
 export { TransactionStateError } from './transaction-state-error.js';
 export { InviteClientState } from './invite-client-transaction.js';
 export { InviteServerState } from './invite-server-transaction.js';

@@ -11,6 +11,15 @@ import { clientTransactionKey, mergedRequestKey, serverTransactionKey } from './
 import type { ClientTransaction, ClientTransactionHandlers, ServerTransaction, TransactionLayerOptions } from './types.js';
 
 type ClientTx = InviteClientTransaction | NonInviteClientTransaction;
+
+/**
+ * The TU's verdict on a new inbound request, asked BEFORE any server transaction exists:
+ * 'accept' creates one as usual; 'drop' keeps no state and sends nothing (an unknown source with
+ * unknownSource 'ignore', a scanner); a status is answered statelessly (§8.2.7 allows a UAS
+ * core to act statelessly) so that refusing a sweep costs no transaction and no timers.
+ */
+export type RequestVerdict = 'accept' | 'drop' | { readonly status: number; readonly reason?: string };
+export type RequestScreen = (request: SipRequest, source: SipEndpoint) => RequestVerdict;
 type ServerTx = InviteServerTransaction | NonInviteServerTransaction;
 
 /** The parts of a request every server-side decision needs, parsed once. */
@@ -40,6 +49,7 @@ export class TransactionLayer {
   private requestHandler: ((tx: ServerTransaction) => void) | undefined = undefined;
   private ackHandler: ((ack: SipRequest, source: SipEndpoint) => void) | undefined = undefined;
   private strayHandler: ((r: SipResponse, source: SipEndpoint) => void) | undefined = undefined;
+  private screenHook: RequestScreen | undefined = undefined;
   private closed = false;
   private readonly ctx: TransactionContext;
 
@@ -68,6 +78,32 @@ export class TransactionLayer {
 
   onStrayResponse(handler: (r: SipResponse, source: SipEndpoint) => void): void {
     this.strayHandler = handler;
+  }
+
+  /** Installs the screen every request that matches no transaction passes before one is created. */
+  setScreen(screen: RequestScreen): void {
+    this.screenHook = screen;
+  }
+
+  /** False when the request was dropped or answered statelessly by the screen. */
+  private screened(req: SipRequest, source: SipEndpoint): boolean {
+    const screen = this.screenHook;
+    if (screen === undefined) return true;
+    let verdict: RequestVerdict;
+    try {
+      verdict = screen(req, source);
+    } catch (err) {
+      this.logger.error({ err }, 'request screen threw: request dropped');
+      return false;
+    }
+    if (verdict === 'accept') return true;
+    // §17.1.1.3: an ACK is never answered.
+    if (verdict !== 'drop' && req.method !== 'ACK') {
+      const response = createResponse(req, verdict.status, verdict.reason, { toTag: generateTag() });
+      const destination = this.options.transport.responseDestination(parseVia(req.headers.get('via') ?? ''), source);
+      this.sendStateless(response, destination);
+    }
+    return false;
   }
 
   /**
@@ -189,6 +225,7 @@ export class TransactionLayer {
     if (req.method === 'ACK') {
       const invite = this.servers.get(serverTransactionKey({ ...keyInput, method: 'INVITE' }));
       if (invite instanceof InviteServerTransaction && invite.receiveAck() === 'absorbed') return;
+      if (!this.screened(req, source)) return;
       // §17.2.3 / RFC 6026: an ACK for a 2xx matches no transaction and goes to the TU (the dialog).
       if (this.ackHandler !== undefined) {
         const h = this.ackHandler;
@@ -204,6 +241,7 @@ export class TransactionLayer {
       existing.receiveRequest();
       return;
     }
+    if (!this.screened(req, source)) return;
 
     if (req.method === 'CANCEL') {
       this.receiveCancel(req, source, key, serverTransactionKey({ ...keyInput, method: 'INVITE' }));

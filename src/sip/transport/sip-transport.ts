@@ -14,6 +14,7 @@ import type { SipMessage, SipRequest, Via } from '../message/index.js';
 import type { Logger } from '../../shared/index.js';
 import { isWildcard, localAddressToward } from './local-address.js';
 import { responseDestination } from './response-destination.js';
+import { SourceRateLimiter } from './source-rate-limiter.js';
 import { TcpTransport } from './tcp-transport.js';
 import type { TcpConnection } from './tcp-connection.js';
 import { normalizeAddress } from './tcp-connection.js';
@@ -38,10 +39,22 @@ export class SipTransport {
   private tcp: TcpTransport | undefined = undefined;
   private boundPort = 0;
   private state: 'idle' | 'listening' | 'closed' = 'idle';
+  private readonly limiter: SourceRateLimiter;
 
   constructor(options: SipTransportOptions) {
     this.options = options;
     this.logger = options.logger;
+    this.limiter = new SourceRateLimiter({
+      perSecond: options.rateLimit?.perSecond ?? 0,
+      burst: options.rateLimit?.burst ?? 1,
+      clock: options.clock,
+      onLimited: (host) => this.logger.warn({ host }, 'SIP requests from this source exceed the per-source rate limit: dropping the excess'),
+    });
+  }
+
+  /** Inbound requests dropped by the per-source rate limit since start. */
+  get rateLimitedRequests(): number {
+    return this.limiter.dropped;
   }
 
   /** UDP and TCP on the same port; with port 0 a port free for both is picked (retrying on EADDRINUSE). */
@@ -173,6 +186,8 @@ export class SipTransport {
 
   private receiveBytes(data: Buffer, source: SipEndpoint, datagram: boolean): void {
     if (this.state !== 'listening') return;
+    // Requests only (a response answers something we sent); checked before parsing, so a flood costs a lookup.
+    if (this.limiter.enabled && !isResponseStart(data) && !this.limiter.allow(source.host)) return;
     let message: SipMessage;
     try {
       message = parseMessage(data, { datagram, maxBytes: this.options.maxMessageBytes, maxHeaders: this.options.maxHeaders });
@@ -294,6 +309,11 @@ export class SipTransport {
 
 function endpointOf(c: TcpConnection): SipEndpoint {
   return { protocol: 'tcp', host: c.remoteHost, port: c.remotePort, connectionId: c.id };
+}
+
+/** "SIP/2.0 " at the start: a Status-Line (RFC 3261 §7.2). */
+function isResponseStart(data: Buffer): boolean {
+  return data.length > 8 && data[0] === 0x53 && data[1] === 0x49 && data[2] === 0x50 && data[3] === 0x2f && data[7] === 0x20;
 }
 
 function isOnlyCrlf(data: Buffer): boolean {

@@ -31,4 +31,6 @@ export interface SipTransportOptions {
   logger: Logger;
   /** Upper bound on simultaneous TCP connections (inbound + outbound); default 10 000. */
   maxConnections?: number;
+  /** Per-source token bucket on inbound requests (SourceRateLimiter); absent or perSecond 0: off. */
+  rateLimit?: { perSecond: number; burst: number };
 }

@@ -9,3 +9,5 @@ export type { IncomingCall, IncomingCallState } from './incoming-call.js';
 export { OutboundCall, requestUriFor } from './outgoing-call.js';
 export type { OutgoingCall, OutgoingCallResult, InviteOptions } from './outgoing-call.js';
 export { checkRequest, SUPPORTED_METHODS, KNOWN_UNSUPPORTED_METHODS } from './request-policy.js';
+export { screenRequest, isScannerUserAgent, SCANNER_USER_AGENTS, MAX_VIA_VALUES } from './request-screen.js';
+export type { ScreenPolicy } from './request-screen.js';

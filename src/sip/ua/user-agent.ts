@@ -17,6 +17,7 @@ import type { IncomingCall } from './incoming-call.js';
 import { OutboundCall } from './outgoing-call.js';
 import type { InviteOptions, OutgoingCall } from './outgoing-call.js';
 import { checkRequest } from './request-policy.js';
+import { screenRequest } from './request-screen.js';
 
 /** A transport the UA can own: SipTransport, or an in-memory fake in tests. */
 export type UaTransport = SipTransportLike & { listen?(): Promise<void>; close?(): Promise<void> };
@@ -73,6 +74,7 @@ export class SipUserAgent {
         maxMessageBytes: sip.maxMessageBytes,
         maxHeaders: sip.maxHeaders,
         tcpIdleTimeoutMs: sip.tcpIdleTimeoutMs,
+        rateLimit: sip.rateLimit,
         clock: this.clock,
         logger: this.logger,
       });
@@ -83,6 +85,9 @@ export class SipUserAgent {
     const transactions = new TransactionLayer({ transport: this.transport, clock: this.clock, timers, logger: this.logger });
     this.transactions = transactions;
     this.ctx = this.makeContext(transactions, this.transport, timers);
+    // Screened before a server transaction exists: unknown sources, scanners, forged Via paths.
+    const policy = { isKnownSource: (host: string) => this.trunks.match(host) !== undefined, unknownSource: sip.unknownSource };
+    transactions.setScreen((req, source) => screenRequest(req, source, policy));
     transactions.onRequest((tx) => this.receive(tx));
     transactions.onAck((ack) => this.receiveAck(ack));
     transactions.onStrayResponse((r) => this.receiveStray(r));

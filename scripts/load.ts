@@ -1,0 +1,323 @@
+/**
+ * The load suite (`npm run load`): SIPp as the caller, Trunkline in this process as the callee.
+ *
+ *   npm run load -- --bot echo --rate 50 --concurrency 200 --duration 30 --hold 5
+ *   npm run load -- --mode setup --rate 1000 --duration 20 --hold 0
+ *
+ * --mode audio (default): each call streams a 1 kHz mu-law tone with SIPp's rtp_stream (20 ms
+ *   PCMU) for --hold seconds, the bot answers with its own audio (echo: the caller's), then BYE.
+ * --mode setup: signalling only (INVITE/200/ACK, hold, BYE); the server still allocates RTP
+ *   ports and starts the bot for every call. Measures the setup rate.
+ * --rate calls/s, --concurrency the most simultaneous calls (SIPp -l), --duration seconds of
+ * new calls (calls = rate × duration), --bot echo|demo, --transport u1|t1.
+ *
+ * Reports successful and failed calls, retransmissions, response times p50/p99 (INVITE→200 and
+ * BYE→200, from SIPp's -trace_rtt), server CPU (process.cpuUsage) and peak RSS, SIPp's CPU, the
+ * pacer's send lateness p50/p99/max, the largest number of simultaneous calls seen, and the UDP
+ * receive-buffer errors (RcvbufErrors in /proc/net/snmp) during the run. `--json` prints the
+ * report as JSON too. Exit status 1 when any call failed.
+ */
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { startTrunkline, type Trunkline } from '../src/main.js';
+import { buildConfig, silentLogger, createLogger } from '../src/shared/index.js';
+import { freePort, startSipp, type SippStats } from '../test/helpers/sipp.js';
+
+export interface LoadOptions {
+  mode: 'audio' | 'setup';
+  bot: 'echo' | 'demo';
+  rate: number;
+  concurrency: number;
+  durationSec: number;
+  holdSec: number;
+  transport: 'u1' | 't1';
+  /** Log level of the server under test. */
+  logLevel?: 'silent' | 'warn' | 'info';
+  /** Print progress lines while running. */
+  verbose?: boolean;
+}
+
+export interface LoadReport {
+  command: string;
+  options: LoadOptions;
+  calls: number;
+  successful: number;
+  failed: number;
+  retransmissions: number;
+  unexpected: number;
+  setupMs: { p50: number; p99: number; max: number; samples: number };
+  byeMs: { p50: number; p99: number; max: number; samples: number };
+  achievedCps: number;
+  wallSec: number;
+  maxActiveCalls: number;
+  serverCpuPercent: number;
+  serverRssMbStart: number;
+  serverRssMbPeak: number;
+  sippCpuPercent: number;
+  pacer: { p50Ms: number; p99Ms: number; maxMs: number; count: number };
+  udpRcvbufErrors: number;
+  udpInErrors: number;
+  /** Receive drops on the server's own UDP sockets (SIP + RTP range) during the run. */
+  serverSocketDrops: number;
+  portsInUseAfter: number;
+  sippExit: number | null;
+  sippErrors: string;
+}
+
+const ROOT = (() => {
+  let dir = import.meta.dirname;
+  while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir);
+  return dir;
+})();
+
+/** Udp: counters of /proc/net/snmp (Linux). */
+export function udpCounters(): Record<string, number> {
+  try {
+    const lines = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((l) => l.startsWith('Udp:'));
+    const names = lines[0]?.split(/\s+/).slice(1) ?? [];
+    const values = lines[1]?.split(/\s+/).slice(1) ?? [];
+    return Object.fromEntries(names.map((n, i) => [n, Number(values[i] ?? 0)]));
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * Per-socket receive drops (the last column of /proc/net/udp and /proc/net/udp6) of the sockets
+ * whose local port passes `mine`, by inode. RcvbufErrors is host-wide (SIPp's own rtp_stream
+ * socket, which never reads the echo, overflows too); this counts the server's sockets only.
+ */
+export function socketDrops(mine: (port: number) => boolean, into: Map<string, number>): void {
+  for (const file of ['/proc/net/udp', '/proc/net/udp6']) {
+    let text = '';
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      const local = f[1];
+      const inode = f[9];
+      const drops = Number(f[f.length - 1]);
+      if (local === undefined || inode === undefined || !Number.isFinite(drops)) continue;
+      const port = parseInt(local.slice(local.lastIndexOf(':') + 1), 16);
+      if (mine(port)) into.set(`${file}:${inode}`, Math.max(drops, into.get(`${file}:${inode}`) ?? 0));
+    }
+  }
+}
+
+/** utime + stime of a process in clock ticks (/proc/PID/stat fields 14 and 15). */
+function procTicks(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[11]) + Number(fields[12]);
+  } catch {
+    return 0;
+  }
+}
+
+/** One second of a 1 kHz tone at -12 dBFS in G.711 mu-law (8000 bytes). */
+function toneUlaw(): Buffer {
+  const out = Buffer.alloc(8000);
+  for (let i = 0; i < out.length; i++) {
+    const s = Math.round(Math.sin((2 * Math.PI * 1000 * i) / 8000) * 8191);
+    out[i] = linearToUlaw(s);
+  }
+  return out;
+}
+
+/** ITU-T G.711 mu-law encoder (kept here so the script needs no codec import). */
+function linearToUlaw(sample: number): number {
+  const BIAS = 0x84;
+  let s = Math.max(-32635, Math.min(32635, sample));
+  const sign = s < 0 ? 0x80 : 0;
+  if (s < 0) s = -s;
+  s += BIAS;
+  let exponent = 7;
+  for (let mask = 0x4000; (s & mask) === 0 && exponent > 0; mask >>= 1) exponent--;
+  const mantissa = (s >> (exponent + 3)) & 0x0f;
+  return ~(sign | (exponent << 4) | mantissa) & 0xff;
+}
+
+function percentile(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+}
+
+/** Reads SIPp's -trace_rtt files: `Date_ms;response_time_ms;rtd_no` rows (rtd_no 1 setup, 2 BYE). */
+function readRtt(dir: string): { setup: number[]; bye: number[] } {
+  const setup: number[] = [];
+  const bye: number[] = [];
+  for (const f of readdirSync(dir).filter((n) => n.endsWith('_rtt.csv'))) {
+    for (const line of readFileSync(join(dir, f), 'utf8').split('\n')) {
+      const [, ms, rtd] = line.split(';');
+      const v = Number(ms);
+      if (!Number.isFinite(v) || rtd === undefined) continue;
+      if (rtd.trim() === '1') setup.push(v);
+      else if (rtd.trim() === '2') bye.push(v);
+    }
+  }
+  setup.sort((a, b) => a - b);
+  bye.sort((a, b) => a - b);
+  return { setup, bye };
+}
+
+const round = (v: number, d = 2): number => Math.round(v * 10 ** d) / 10 ** d;
+
+export async function runLoad(options: LoadOptions): Promise<LoadReport> {
+  const calls = Math.max(1, Math.round(options.rate * options.durationSec));
+  const pairs = Math.max(16, Math.ceil(options.concurrency * 1.3) + 16);
+  const portMin = 20_000 + 2 * Math.floor(Math.random() * ((20_000 - pairs * 2) / 2));
+  const config = buildConfig(
+    {
+      logLevel: options.logLevel ?? 'warn',
+      bot: options.bot,
+      sip: { listen: '127.0.0.1:0', rateLimit: { perSecond: 0 }, transports: ['udp', 'tcp'] },
+      rtp: { ports: `${portMin}-${portMin + pairs * 2 - 1}`, quarantineMs: 500 },
+      calls: { maxConcurrent: Math.max(options.concurrency * 2, 100) },
+    },
+    {},
+  );
+  const logger = options.logLevel === undefined || options.logLevel === 'silent' ? silentLogger() : createLogger({ level: options.logLevel });
+  const server: Trunkline = await startTrunkline(config, { logger, http: false, warmTimeoutMs: 10_000 });
+  const work = mkdtempSync(join(tmpdir(), 'trunkline-load-'));
+  try {
+    writeFileSync(join(work, 'tone.ulaw'), toneUlaw());
+    const scenario = join(ROOT, 'test/sipp', options.mode === 'audio' ? 'load-uac-rtp-stream-expect-bye-200.xml' : 'load-uac-setup-expect-bye-200.xml');
+    const port = await freePort();
+    const mediaPort = await freePort();
+    const udp0 = udpCounters();
+    const cpu0 = process.cpuUsage();
+    const rss0 = process.memoryUsage().rss;
+    server.pacer.resetLateness();
+    const started = Date.now();
+    const holdMs = Math.round(options.holdSec * 1000);
+    const args = ['-d', String(holdMs), '-trace_rtt', '-rtt_freq', '1'];
+    const sipp = startSipp({
+      scenario,
+      target: `127.0.0.1:${server.sipPort}`,
+      calls,
+      rate: options.rate,
+      limit: options.concurrency,
+      transport: options.transport,
+      service: options.bot,
+      port,
+      mediaPort,
+      cwd: work,
+      extraArgs: args,
+      timeoutSec: Math.ceil(options.durationSec + options.holdSec + 30),
+      deadlineMs: (options.durationSec + options.holdSec + 60) * 1000,
+    });
+    const sippTicks0 = procTicks(sipp.pid);
+    let rssPeak = rss0;
+    let maxActive = 0;
+    let sippTicks = sippTicks0;
+    const isServerPort = (p: number): boolean => p === server.sipPort || (p >= config.rtp.portMin && p <= config.rtp.portMax);
+    const drops0 = new Map<string, number>();
+    socketDrops(isServerPort, drops0);
+    const drops = new Map<string, number>();
+    const sampler = setInterval(() => {
+      socketDrops(isServerPort, drops);
+      rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
+      maxActive = Math.max(maxActive, server.calls.active);
+      const t = procTicks(sipp.pid);
+      if (t > 0) sippTicks = t;
+      if (options.verbose === true) process.stderr.write(`  t=${Math.round((Date.now() - started) / 1000)}s active=${server.calls.active} rss=${round(process.memoryUsage().rss / 1048576, 0)}MB\r`);
+    }, 250);
+    const result = await sipp.done;
+    clearInterval(sampler);
+    socketDrops(isServerPort, drops);
+    let serverSocketDrops = 0;
+    for (const [k, v] of drops) serverSocketDrops += v - (drops0.get(k) ?? 0);
+    const wallSec = (Date.now() - started) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    const udp1 = udpCounters();
+    const lateness = server.pacer.lateness();
+    // Let calls wind down, then check every port came back.
+    const until = Date.now() + 5000;
+    while (server.calls.active > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    const rtt = readRtt(work);
+    const stats: SippStats | undefined = result.stats;
+    const ticksPerSec = 100;
+    const report: LoadReport = {
+      command: `npm run load -- --mode ${options.mode} --bot ${options.bot} --rate ${options.rate} --concurrency ${options.concurrency} --duration ${options.durationSec} --hold ${options.holdSec} --transport ${options.transport}`,
+      options,
+      calls,
+      successful: stats?.successful ?? 0,
+      failed: stats === undefined ? calls : stats.failed + Math.max(0, calls - stats.successful - stats.failed),
+      retransmissions: stats?.retransmissions ?? 0,
+      unexpected: stats?.unexpected ?? 0,
+      setupMs: { p50: round(percentile(rtt.setup, 0.5)), p99: round(percentile(rtt.setup, 0.99)), max: round(rtt.setup[rtt.setup.length - 1] ?? NaN), samples: rtt.setup.length },
+      byeMs: { p50: round(percentile(rtt.bye, 0.5)), p99: round(percentile(rtt.bye, 0.99)), max: round(rtt.bye[rtt.bye.length - 1] ?? NaN), samples: rtt.bye.length },
+      achievedCps: round((stats?.successful ?? 0) / Math.max(0.001, wallSec - options.holdSec), 1),
+      wallSec: round(wallSec, 1),
+      maxActiveCalls: maxActive,
+      serverCpuPercent: round(((cpu.user + cpu.system) / 1e6 / wallSec) * 100, 1),
+      serverRssMbStart: round(rss0 / 1048576, 1),
+      serverRssMbPeak: round(rssPeak / 1048576, 1),
+      sippCpuPercent: round(((sippTicks - sippTicks0) / ticksPerSec / wallSec) * 100, 1),
+      pacer: { p50Ms: round(lateness.p50Ms), p99Ms: round(lateness.p99Ms), maxMs: round(lateness.maxMs), count: lateness.count },
+      udpRcvbufErrors: (udp1['RcvbufErrors'] ?? 0) - (udp0['RcvbufErrors'] ?? 0),
+      udpInErrors: (udp1['InErrors'] ?? 0) - (udp0['InErrors'] ?? 0),
+      serverSocketDrops,
+      portsInUseAfter: server.pool.inUse,
+      sippExit: result.exitCode,
+      sippErrors: `${result.errors.slice(0, 2000)}\n${result.stderr.slice(0, 1000)}\n${result.stdout.slice(-1500)}`,
+    };
+    return report;
+  } finally {
+    await server.stop(0);
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+export function formatReport(r: LoadReport): string {
+  return [
+    `$ ${r.command}`,
+    `calls            ${r.successful} ok / ${r.failed} failed of ${r.calls} (sipp exit ${String(r.sippExit)}), retransmissions ${r.retransmissions}, unexpected ${r.unexpected}`,
+    `rate             ${r.achievedCps} calls/s achieved over ${r.wallSec} s; most simultaneous calls ${r.maxActiveCalls}`,
+    `INVITE→200       p50 ${r.setupMs.p50} ms, p99 ${r.setupMs.p99} ms, max ${r.setupMs.max} ms (${r.setupMs.samples} samples)`,
+    `BYE→200          p50 ${r.byeMs.p50} ms, p99 ${r.byeMs.p99} ms, max ${r.byeMs.max} ms (${r.byeMs.samples} samples)`,
+    `server           CPU ${r.serverCpuPercent}% of one core, RSS ${r.serverRssMbStart} → peak ${r.serverRssMbPeak} MB; SIPp CPU ${r.sippCpuPercent}%`,
+    `pacer lateness   p50 ${r.pacer.p50Ms} ms, p99 ${r.pacer.p99Ms} ms, max ${r.pacer.maxMs} ms (${r.pacer.count} sends)`,
+    `UDP              host RcvbufErrors +${r.udpRcvbufErrors} (all sockets, SIPp's too); server sockets dropped ${r.serverSocketDrops}; RTP ports in use after: ${r.portsInUseAfter}`,
+  ].join('\n');
+}
+
+function flag(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  const v = i === -1 ? undefined : process.argv[i + 1];
+  return v ?? process.env[`LOAD_${name.toUpperCase()}`] ?? fallback;
+}
+
+async function main(): Promise<void> {
+  const mode = flag('mode', 'audio') === 'setup' ? 'setup' : 'audio';
+  const options: LoadOptions = {
+    mode,
+    bot: flag('bot', 'echo') === 'demo' ? 'demo' : 'echo',
+    rate: Number(flag('rate', mode === 'setup' ? '500' : '20')),
+    concurrency: Number(flag('concurrency', '100')),
+    durationSec: Number(flag('duration', '15')),
+    holdSec: Number(flag('hold', mode === 'setup' ? '0' : '5')),
+    transport: flag('transport', 'u1') === 't1' ? 't1' : 'u1',
+    logLevel: 'warn',
+    verbose: process.stderr.isTTY,
+  };
+  const report = await runLoad(options);
+  console.log(formatReport(report));
+  if (process.argv.includes('--json')) console.log(JSON.stringify(report));
+  if (report.failed > 0) console.log(`\nSIPp errors (head):\n${report.sippErrors}`);
+  process.exitCode = report.failed === 0 ? 0 : 1;
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exit(2);
+  });
+}
