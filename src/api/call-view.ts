@@ -55,7 +55,10 @@ export function callView(call: Call, clock: Clock, wallNow: () => number): CallV
               dtmfReceived: s.dtmfReceived,
             },
     },
-    transfer: info.transfer === undefined ? null : { target: info.transfer.target, stage: info.transfer.stage, status: info.transfer.status ?? null },
+    transfer:
+      info.transfer === undefined
+        ? null
+        : { target: info.transfer.target, mode: info.transfer.mode, stage: info.transfer.stage, status: info.transfer.status ?? null, consultCallId: info.transfer.consultCallId ?? null },
     metadata: { ...info.metadata },
   };
 }

@@ -32,7 +32,9 @@ export class CallWebhooks {
     call.events.on('ringing', (e) => post('call.ringing', { direction, status: e.status }));
     call.events.on('answered', () => post('call.answered', { direction }));
     call.events.on('ended', (e) => post('call.ended', { direction, cause: e.cause, outcome: e.outcome, sipStatus: e.sipStatus ?? null, durationMs: Math.round(e.durationMs) }));
-    call.events.on('transfer', (e) => post('call.transfer', { target: e.target, stage: e.stage, status: e.status ?? null, reason: e.reason ?? null }));
+    call.events.on('transfer', (e) =>
+      post('call.transfer', { target: e.target, mode: e.mode, stage: e.stage, status: e.status ?? null, reason: e.reason ?? null, consultCallId: e.consultCallId ?? null }),
+    );
     call.events.on('dtmf', (e) => post('call.dtmf', { digit: e.digit, source: e.source }));
     if (transcripts) call.events.on('transcript', (e) => post('call.transcript', { role: e.role, text: e.text, final: e.final }));
   }

@@ -54,7 +54,14 @@ export type DtmfBody = Static<typeof DtmfBody>;
 export const TransferBody = Type.Object(
   {
     target: Type.String({ pattern: '^((sips?|tel):\\S+|\\+?[0-9*#]{1,32})$', maxLength: 256, description: 'sip:/tel: URI or number' }),
-    mode: Type.Optional(Type.Union([Type.Literal('blind'), Type.Literal('attended'), Type.Literal('bridge')], { description: 'Only blind is available in this build' })),
+    mode: Type.Optional(
+      Type.Union([Type.Literal('blind'), Type.Literal('attended'), Type.Literal('bridge')], {
+        description:
+          'blind (default): REFER (RFC 3515). attended: consult call to the target, then REFER with Replaces (RFC 3891), bridging when the carrier refuses REFER. bridge: consult call, then Trunkline relays media between the two legs.',
+      }),
+    ),
+    trunk: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'attended/bridge: outbound trunk for the consult call; default the first configured' })),
+    summary: Type.Optional(Type.String({ minLength: 1, maxLength: 1000, pattern: '\\S', description: 'attended/bridge: spoken (TTS) to the person who answers the consult call before the hand-over' })),
   },
   { additionalProperties: false },
 );
@@ -102,7 +109,16 @@ export const CallView = Type.Object(
         Type.Null(),
       ]),
     }),
-    transfer: Type.Union([Type.Object({ target: Type.String(), stage: Type.String(), status: OptNum }), Type.Null()]),
+    transfer: Type.Union([
+      Type.Object({
+        target: Type.String(),
+        mode: Type.Union([Type.Literal('blind'), Type.Literal('attended'), Type.Literal('bridge')]),
+        stage: Type.String({ description: 'requested, progress, consulting, fallback, bridged, succeeded or failed' }),
+        status: OptNum,
+        consultCallId: OptStr,
+      }),
+      Type.Null(),
+    ]),
     metadata: Type.Record(Type.String(), Type.String()),
   },
   { description: 'A call, live or recently ended' },
@@ -112,5 +128,8 @@ export type CallView = Static<typeof CallView>;
 export const CallList = Type.Object({ calls: Type.Array(CallView) });
 
 export const DialCreated = Type.Object({ id: Type.String(), state: Type.Literal('dialing') });
-export const TransferAccepted = Type.Object({ id: Type.String(), transfer: Type.Object({ target: Type.String(), stage: Type.String() }) });
+export const TransferAccepted = Type.Object({
+  id: Type.String(),
+  transfer: Type.Object({ target: Type.String(), mode: Type.String(), stage: Type.String(), consultCallId: OptStr }),
+});
 export const Health = Type.Object({ status: Type.String() });

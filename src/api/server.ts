@@ -250,7 +250,7 @@ export async function buildApiServer(options: ApiOptions): Promise<ApiServer> {
     {
       schema: {
         tags: ['calls'],
-        summary: 'Transfer: blind REFER (RFC 3515); progress in GET and webhooks',
+        summary: 'Transfer: blind REFER (RFC 3515), attended REFER with Replaces (RFC 3891) with a bridged fallback, or bridge; progress in GET and webhooks',
         params: CallIdParams,
         body: TransferBody,
         response: { 202: TransferAccepted, ...errors },
@@ -258,13 +258,21 @@ export async function buildApiServer(options: ApiOptions): Promise<ApiServer> {
     },
     (request, reply) => {
       const call = active(request.params.id);
-      const mode = request.body.mode ?? 'blind';
-      if (mode !== 'blind') throw new TrunklineError('TRANSFER_MODE_UNSUPPORTED', mode);
-      const done = call.transfer(request.body.target);
+      const body = request.body;
+      const mode = body.mode ?? 'blind';
+      if (mode === 'blind' && (body.trunk !== undefined || body.summary !== undefined)) {
+        throw new TrunklineError('API_VALIDATION', 'body: trunk and summary apply to attended and bridge transfers only');
+      }
+      const done = call.transferTo({
+        target: body.target,
+        mode,
+        ...(body.trunk !== undefined ? { trunk: body.trunk } : {}),
+        ...(body.summary !== undefined ? { summary: body.summary } : {}),
+      });
       done.catch((err: unknown) => request.log.warn({ err }, 'transfer failed'));
       const t = call.info.transfer;
       void reply.code(202);
-      return { id: call.callId, transfer: { target: t?.target ?? request.body.target, stage: t?.stage ?? 'requested' } };
+      return { id: call.callId, transfer: { target: t?.target ?? body.target, mode, stage: t?.stage ?? 'requested', consultCallId: t?.consultCallId ?? null } };
     },
   );
 

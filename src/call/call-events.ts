@@ -19,7 +19,9 @@ export type EndCause =
   /** Dial-out outcomes (the callee never answered): 486/600, ring timeout, other 4xx/5xx/6xx. */
   | 'busy'
   | 'no-answer'
-  | 'failed';
+  | 'failed'
+  /** The other leg of a bridge (or the call a consult leg served) ended, so we ended this one. */
+  | 'peer-leg-ended';
 
 /** `dialing` only for calls we place, until the first 180/183. */
 export type CallState = 'dialing' | 'ringing' | 'answered' | 'ended';
@@ -33,15 +35,24 @@ export type CallDirection = 'inbound' | 'outbound';
  */
 export type CallOutcome = 'answered' | 'busy' | 'no-answer' | 'rejected' | 'failed' | 'cancelled';
 
-export type TransferStage = 'requested' | 'progress' | 'succeeded' | 'failed';
+/**
+ * Transfer progress. Blind: requested → progress (NOTIFY 1xx) → succeeded | failed. Attended and
+ * bridge (RFC 5589 §7): requested → progress (the consult leg's 180/183) → consulting (the target
+ * answered; the summary plays) → then attended: progress (NOTIFY 1xx of the REFER with Replaces)
+ * → succeeded, or fallback (REFER refused or not allowed) → bridged; bridge: bridged at once.
+ * failed when the consult leg never answered or hung up before the hand-over.
+ */
+export type TransferStage = 'requested' | 'progress' | 'consulting' | 'fallback' | 'bridged' | 'succeeded' | 'failed';
+
+export type TransferMode = 'blind' | 'attended' | 'bridge';
 
 /** The typed events a call emits; the API and webhooks consume them. */
 export interface CallEventMap {
   ringing: { callId: string; status: number };
   answered: { callId: string; answeredAt: number };
   ended: { callId: string; cause: EndCause; outcome: CallOutcome; sipStatus?: number; durationMs: number };
-  /** Blind transfer (RFC 3515): the REFER, each NOTIFY sipfrag status, and the end of it. */
-  transfer: { callId: string; target: string; stage: TransferStage; status?: number; reason?: string };
+  /** Transfer progress (see TransferStage); `consultCallId` is the consult leg once placed. */
+  transfer: { callId: string; target: string; mode: TransferMode; stage: TransferStage; status?: number; reason?: string; consultCallId?: string };
   dtmf: { callId: string; digit: string; source: 'rfc4733' | 'info' };
   transcript: { callId: string; role: 'user' | 'bot'; text: string; final: boolean };
   'turn-metrics': { callId: string; metrics: TurnMetrics };

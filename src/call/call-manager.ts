@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingCall } from '../sip/index.js';
 import { TrunklineError, type Logger } from '../shared/index.js';
-import { Call, type CallDeps, type OutgoingCallSource } from './call.js';
+import { Call, type CallDeps, type CallOptions, type ConsultDialRequest, type OutgoingCallSource } from './call.js';
 import type { CallRouter } from './router.js';
 
 /** What the manager needs of the SIP user agent. */
@@ -47,6 +47,8 @@ export class CallManager {
   private outgoing: OutgoingCallSource | undefined;
   private draining = false;
   private totalCalls = 0;
+  /** The deps every call gets: the server's, plus a way to place a transfer's consult leg. */
+  private readonly callDeps: CallDeps;
 
   constructor(
     private readonly deps: CallDeps,
@@ -55,6 +57,7 @@ export class CallManager {
     private readonly knownBots: readonly string[] = ['demo', 'echo'],
   ) {
     this.log = deps.logger;
+    this.callDeps = { ...deps, dialConsult: (request) => this.dialConsult(request) };
   }
 
   /** Takes inbound calls from the user agent, and uses it for dial-out when it can place calls. */
@@ -110,7 +113,7 @@ export class CallManager {
       to: incoming.to.uri.user ?? incoming.request.uri.user ?? '',
       header: (name) => incoming.header(name),
     });
-    this.register(new Call({ direction: 'inbound', incoming }, bot, this.deps));
+    this.register(new Call({ direction: 'inbound', incoming }, bot, this.callDeps));
   }
 
   /**
@@ -119,6 +122,20 @@ export class CallManager {
    * then returns the call in state `dialing`; its outcome arrives through its events.
    */
   dial(options: DialOptions): Call {
+    const bot = options.bot ?? this.deps.config.bot;
+    if (!this.knownBots.includes(bot)) throw new TrunklineError('BOT_UNKNOWN', bot);
+    return this.place(options, bot, {});
+  }
+
+  /**
+   * Places the consult leg of an attended or bridged transfer (RFC 5589 §7): a dial-out like any
+   * other (same checks, capacity, webhooks, GET /v1/calls), with the transfer's own bot.
+   */
+  dialConsult(request: ConsultDialRequest): Call {
+    return this.place({ to: request.to, ...(request.trunk !== undefined ? { trunk: request.trunk } : {}), metadata: request.metadata }, 'consult', { createBot: request.createBot });
+  }
+
+  private place(options: DialOptions, bot: string, extra: Pick<CallOptions, 'createBot'>): Call {
     if (this.draining) throw new TrunklineError('CAPACITY_DRAINING');
     if (this.calls.size >= this.deps.config.calls.maxConcurrent) throw new TrunklineError('CAPACITY_MAX_CALLS');
     const ua = this.outgoing;
@@ -128,8 +145,6 @@ export class CallManager {
     if (trunk === undefined) throw new TrunklineError('TRUNK_UNKNOWN', options.trunk ?? '(none configured)');
     if (!NUMBER.test(options.to) && !SIP_URI.test(options.to)) throw new TrunklineError('NUMBER_INVALID', options.to);
     if (options.from !== undefined && !NUMBER.test(options.from) && !SIP_URI.test(options.from)) throw new TrunklineError('NUMBER_INVALID', options.from);
-    const bot = options.bot ?? this.deps.config.bot;
-    if (!this.knownBots.includes(bot)) throw new TrunklineError('BOT_UNKNOWN', bot);
     const call = new Call(
       {
         direction: 'outbound',
@@ -144,8 +159,9 @@ export class CallManager {
         },
       },
       bot,
-      this.deps,
+      this.callDeps,
       {
+        ...extra,
         ...(options.metadata !== undefined ? { metadata: options.metadata } : {}),
         ...(options.maxDurationSec !== undefined ? { maxDurationSec: options.maxDurationSec } : {}),
       },

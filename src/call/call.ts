@@ -1,5 +1,6 @@
 import { G711Concealer, g711Codec } from '../codec/index.js';
-import type { Bot, BotContext, BotEvent } from '../pipeline/index.js';
+import { join } from 'node:path';
+import { CallRecorder, type Bot, type BotContext, type BotEvent } from '../pipeline/index.js';
 import { MediaSession, type MediaRemote, type MediaSessionStats, type Pacer, type PayloadCodec, type PortPool } from '../rtp/index.js';
 import {
   LocalSdpSession,
@@ -7,6 +8,7 @@ import {
   parseSdp,
   parseSipfragStatus,
   parseUri,
+  SipDialog,
   type Dialog,
   type IncomingCall,
   type InviteOptions,
@@ -16,7 +18,9 @@ import {
   type TerminationCause,
 } from '../sip/index.js';
 import { TrunklineError, type Clock, type Logger, type OutboundTrunkConfig, type TimerHandle, type TrunklineConfig } from '../shared/index.js';
-import { CallEvents, type CallDirection, type CallOutcome, type CallState, type EndCause, type TransferStage } from './call-events.js';
+import { Bridge, type BridgeLeg } from './bridge.js';
+import { CallEvents, type CallDirection, type CallOutcome, type CallState, type EndCause, type TransferMode, type TransferStage } from './call-events.js';
+import { ConsultBot } from './consult-bot.js';
 
 /** What a call needs from the server around it; main.ts builds one and shares it. */
 export interface CallDeps {
@@ -32,6 +36,42 @@ export interface CallDeps {
   readonly warmTimeoutMs: number;
   /** How long a blind transfer may wait for the final NOTIFY (ms). Default 30 s. */
   readonly transferTimeoutMs?: number;
+  /**
+   * After an attended transfer's REFER succeeded, how long the target has to BYE the replaced
+   * consult dialog (RFC 3891 §3) before we BYE it ourselves (ms). Default 2 s.
+   */
+  readonly transferGraceMs?: number;
+  /** Places the consult leg of an attended or bridged transfer (CallManager provides it). */
+  readonly dialConsult?: (request: ConsultDialRequest) => Call;
+}
+
+/** The consult leg an attended/bridged transfer asks the call manager to place. */
+export interface ConsultDialRequest {
+  /** E.164 number or sip: URI. */
+  readonly to: string;
+  /** Outbound trunk name; default the first configured. */
+  readonly trunk?: string;
+  readonly metadata: Readonly<Record<string, string>>;
+  /** The consult leg's bot (speaks the summary), instead of a configured one. */
+  readonly createBot: (context: BotContext) => Bot;
+}
+
+/** A transfer as the API (or a bot) asks for it. */
+export interface TransferRequest {
+  /** sip:/sips:/tel: URI or a number. */
+  readonly target: string;
+  readonly mode: TransferMode;
+  /** Attended/bridge: the outbound trunk for the consult leg; default the first configured. */
+  readonly trunk?: string;
+  /** Attended/bridge: spoken to the person who answers the consult leg before the hand-over. */
+  readonly summary?: string;
+}
+
+export interface TransferResult {
+  readonly ok: boolean;
+  /** The deciding SIP status (the NOTIFY's sipfrag, the REFER's refusal, or the consult INVITE's). */
+  readonly status: number;
+  readonly final: 'success' | 'failure' | 'timeout' | 'bridged';
 }
 
 /** What dial-out needs of the SIP user agent. */
@@ -61,12 +101,17 @@ export interface CallOptions {
   readonly metadata?: Readonly<Record<string, string>>;
   /** Overrides calls.maxDurationSec for this call. */
   readonly maxDurationSec?: number;
+  /** Builds this call's bot instead of deps.createBot (the consult leg's bot). */
+  readonly createBot?: (context: BotContext) => Bot;
 }
 
 export interface TransferInfo {
   readonly target: string;
+  readonly mode: TransferMode;
   readonly stage: TransferStage;
   readonly status: number | undefined;
+  /** The consult leg (attended/bridge), once placed. */
+  readonly consultCallId: string | undefined;
 }
 
 export interface CallInfo {
@@ -104,6 +149,7 @@ const BYE_REASON: Partial<Record<EndCause, string>> = {
   'max-duration': 'Q.850;cause=16;text="maximum call duration"',
   shutdown: 'Q.850;cause=41;text="server shutdown"',
   transferred: 'Q.850;cause=16;text="transferred"',
+  'peer-leg-ended': 'Q.850;cause=16;text="bridged party hung up"',
   error: 'Q.850;cause=41;text="internal error"',
 };
 
@@ -120,6 +166,11 @@ const DIALOG_CAUSE: Record<TerminationCause, EndCause> = {
 /** How long the bot may take before we tell the caller it is ringing (180) while it warms. */
 const RINGING_AFTER_MS = 100;
 const DEFAULT_TRANSFER_TIMEOUT_MS = 30_000;
+const DEFAULT_TRANSFER_GRACE_MS = 2_000;
+/** Longest the consult leg's summary may take to play before we hand over anyway. */
+const SUMMARY_TIMEOUT_MS = 60_000;
+/** REFER answers meaning "this peer will not transfer" (RFC 3515 §2.4.2, RFC 3261 §21). */
+const REFER_REFUSED = new Set([403, 405, 501, 603]);
 
 /**
  * The outcome of a dial-out INVITE that did not answer, as the issue maps it: 486 Busy Here and
@@ -144,13 +195,24 @@ export function referTarget(target: string, scheme: 'sip' | 'tel', host: string)
   return scheme === 'tel' ? `tel:${target}` : `sip:${target}@${host}${target.startsWith('+') ? ';user=phone' : ''}`;
 }
 
-/** A bot that wants to know why a transfer it asked for did not happen (optional on Bot). */
-interface TransferAwareBot extends Bot {
-  onTransferFailed(reason: string): void;
+/** A number (E.164 or digits) for the consult INVITE: tel: URIs lose their scheme (RFC 3966). */
+function consultTarget(target: string): string {
+  return /^tel:/i.test(target) ? (target.slice(4).split(';')[0] ?? '') : target;
 }
 
-function isTransferAware(bot: Bot): bot is TransferAwareBot {
-  return typeof (bot as Partial<TransferAwareBot>).onTransferFailed === 'function';
+/** Read through a function: TypeScript would keep a narrowing of the getter across awaits. */
+function ended(call: Call): boolean {
+  return call.state === 'ended';
+}
+
+/** Resolves with `value` after `ms`, unless `p` settles first; the timer is always cancelled. */
+async function raceTimer<T>(clock: Clock, p: Promise<T>, ms: number, value: T): Promise<T> {
+  let timer: TimerHandle | undefined;
+  try {
+    return await Promise.race([p, new Promise<T>((resolve) => (timer = clock.setTimeout(() => resolve(value), ms)))]);
+  } finally {
+    timer?.cancel();
+  }
 }
 
 /**
@@ -187,6 +249,7 @@ export class Call {
   private sdp: LocalSdpSession | undefined;
   private codecName: string | undefined;
   private maxDurationTimer: TimerHandle | undefined;
+  private recorder: CallRecorder | undefined;
   private transferState: TransferInfo | undefined;
   private resolveClosed!: () => void;
   private ending = false;
@@ -194,6 +257,10 @@ export class Call {
   private dialAbandon: { cause: EndCause } | undefined;
   /** Why we are sending BYE (the dialog reports its end as plain 'bye'). */
   private byeCause: EndCause | undefined;
+  /** A REFER of ours is waiting for its final NOTIFY: NOTIFY 1xx are reported as progress. */
+  private referPending = false;
+  /** Set once the media left the bot for a bridge. */
+  private bridge: Bridge | undefined;
 
   constructor(
     private readonly origin: CallOrigin,
@@ -486,7 +553,8 @@ export class Call {
 
   /** Creates the bot and waits for prepare() within the warm-up bound; returns the error if it failed. */
   private async warmBot(): Promise<unknown> {
-    const bot = this.deps.createBot(this.botName, this.botContext());
+    const context = this.botContext();
+    const bot = this.options.createBot?.(context) ?? this.deps.createBot(this.botName, context);
     this.bot = bot;
     bot.onEvent((event) => this.onBotEvent(event));
     let warmTimer: TimerHandle | undefined;
@@ -509,8 +577,26 @@ export class Call {
     const media = this.requireMedia();
     const bot = this.bot;
     if (bot === undefined) throw new Error('bot not created');
-    media.setPlayoutSource(bot.playout);
-    media.onFrame((pcm) => bot.onAudio(pcm));
+    const recordDir = deps.config.calls.recordDir;
+    if (recordDir === undefined) {
+      media.setPlayoutSource(bot.playout);
+      media.onFrame((pcm) => bot.onAudio(pcm));
+    } else {
+      // Stereo recording: the caller's frame and what we sent, tick by tick (caller left, bot right).
+      const recorder = new CallRecorder(join(recordDir, `${safeFileName(this.callId)}.wav`), this.log);
+      this.recorder = recorder;
+      media.setPlayoutSource({
+        pull: (out) => {
+          const sent = bot.playout.pull(out);
+          recorder.bot(sent ? out : null);
+          return sent;
+        },
+      });
+      media.onFrame((pcm) => {
+        recorder.caller(pcm);
+        bot.onAudio(pcm);
+      });
+    }
     media.onDtmf((event) => this.onDigit(event.digit, 'rfc4733'));
     media.onInactive(() => void this.hangup('rtp-timeout'));
 
@@ -570,32 +656,57 @@ export class Call {
   }
 
   /**
+   * Transfers the caller (RFC 3515 REFER, RFC 5589 flows). `blind`: see transfer(). `attended`
+   * (RFC 5589 §7): a consult call to the target through an outbound trunk, the optional summary
+   * spoken to whoever answers, then REFER with Replaces (RFC 3891) naming the consult dialog on the
+   * caller's leg; when the caller's side refuses REFER (403/405/501/603, or no REFER in its Allow)
+   * the two legs are bridged instead. `bridge`: the consult call, then the bridge. Throws at once
+   * (TrunklineError) when the call cannot transfer now; the promise carries the result.
+   */
+  transferTo(request: TransferRequest): Promise<TransferResult> {
+    if (request.mode === 'blind') return this.transfer(request.target);
+    this.checkTransferable();
+    const dialConsult = this.deps.dialConsult;
+    if (dialConsult === undefined) throw new TrunklineError('TRANSFER_MODE_UNSUPPORTED', request.mode);
+    let consultBot: ConsultBot | undefined;
+    const consult = dialConsult({
+      to: consultTarget(request.target),
+      ...(request.trunk !== undefined ? { trunk: request.trunk } : {}),
+      metadata: { consultFor: this.callId, transferMode: request.mode },
+      createBot: (context) => (consultBot = new ConsultBot(context, request.summary ?? null)),
+    });
+    this.setTransfer(request.target, 'requested', undefined, undefined, request.mode, consult.callId);
+    this.log.info({ target: request.target, mode: request.mode, consultCallId: consult.callId }, 'consult transfer: placing the consult call');
+    return this.runConsultTransfer(consult, request, () => consultBot?.spoken ?? Promise.resolve());
+  }
+
+  /**
    * Blind transfer (RFC 3515): REFER the other party to `target` (Referred-By is ours), follow the
    * NOTIFY sipfrag progress to a final status. On success our leg ends (BYE, cause transferred);
    * on failure or timeout the caller stays with the bot, which is told why. Throws at once
    * (TrunklineError) when the call cannot transfer now; the promise carries the result.
    */
-  transfer(target: string): Promise<{ ok: boolean; status: number; final: 'success' | 'failure' | 'timeout' }> {
-    const dialog = this.dialog;
-    if (this.current === 'ended') throw new TrunklineError('CALL_ENDED', this.callId);
-    if (dialog === undefined || this.current !== 'answered') throw new TrunklineError('CALL_NOT_ANSWERED', this.callId);
-    if (this.transferState !== undefined && (this.transferState.stage === 'requested' || this.transferState.stage === 'progress')) {
-      throw new TrunklineError('TRANSFER_IN_PROGRESS', this.callId);
-    }
+  transfer(target: string): Promise<TransferResult> {
+    const dialog = this.checkTransferable();
     const referTo = referTarget(target, this.referScheme(), this.referHost());
-    this.setTransfer(referTo, 'requested', undefined);
+    this.setTransfer(referTo, 'requested', undefined, undefined, 'blind');
     this.log.info({ target: referTo }, 'blind transfer: REFER');
     return this.runTransfer(dialog, referTo);
   }
 
-  private async runTransfer(dialog: Dialog, referTo: string): Promise<{ ok: boolean; status: number; final: 'success' | 'failure' | 'timeout' }> {
-    let result: { status: number; final: 'success' | 'failure' | 'timeout' };
-    try {
-      result = await dialog.refer(referTo, { timeoutMs: this.deps.transferTimeoutMs ?? DEFAULT_TRANSFER_TIMEOUT_MS });
-    } catch (err) {
-      this.log.warn({ err }, 'REFER failed');
-      result = { status: 0, final: 'failure' };
-    }
+  /** The call's dialog when a transfer may start now; throws the reason otherwise. */
+  private checkTransferable(): Dialog {
+    const dialog = this.dialog;
+    if (this.current === 'ended' || this.ending) throw new TrunklineError('CALL_ENDED', this.callId);
+    if (dialog === undefined || this.current !== 'answered') throw new TrunklineError('CALL_NOT_ANSWERED', this.callId);
+    // One transfer at a time; a bridged call has no bot left to transfer it again.
+    const stage = this.transferState?.stage;
+    if (stage !== undefined && stage !== 'failed') throw new TrunklineError('TRANSFER_IN_PROGRESS', this.callId);
+    return dialog;
+  }
+
+  private async runTransfer(dialog: Dialog, referTo: string): Promise<TransferResult> {
+    const result = await this.refer(dialog, referTo, undefined);
     this.log.info({ status: result.status, final: result.final }, 'transfer result');
     if (result.final === 'success') {
       this.setTransfer(referTo, 'succeeded', result.status);
@@ -603,28 +714,178 @@ export class Call {
       return { ok: true, ...result };
     }
     const reason = result.final === 'timeout' ? 'transfer timed out' : `transfer failed${result.status > 0 ? ` with SIP ${result.status}` : ''}`;
-    this.setTransfer(referTo, 'failed', result.status, reason);
-    const bot = this.bot;
-    if (bot !== undefined && isTransferAware(bot) && !this.ending) bot.onTransferFailed(reason);
+    this.transferFailed(referTo, reason, result.status);
     return { ok: false, ...result };
   }
 
-  private setTransfer(target: string, stage: TransferStage, status: number | undefined, reason?: string): void {
-    this.transferState = { target, stage, status };
-    this.events.emit('transfer', { callId: this.callId, target, stage, ...(status !== undefined ? { status } : {}), ...(reason !== undefined ? { reason } : {}) });
+  /** Sends REFER (with Replaces for attended transfer) and waits for its final NOTIFY. */
+  private async refer(dialog: Dialog, referTo: string, replaces: string | undefined): Promise<{ status: number; final: 'success' | 'failure' | 'timeout' }> {
+    this.referPending = true;
+    try {
+      return await dialog.refer(referTo, { timeoutMs: this.deps.transferTimeoutMs ?? DEFAULT_TRANSFER_TIMEOUT_MS, ...(replaces !== undefined ? { replaces } : {}) });
+    } catch (err) {
+      this.log.warn({ err }, 'REFER failed');
+      return { status: 0, final: 'failure' };
+    } finally {
+      this.referPending = false;
+    }
+  }
+
+  /** The transfer did not happen: the caller stays with the bot, which is told why. */
+  private transferFailed(target: string, reason: string, status: number): TransferResult {
+    this.setTransfer(target, 'failed', status, reason);
+    const bot = this.bot;
+    if (bot?.onTransferFailed !== undefined && !this.ending) {
+      try {
+        bot.onTransferFailed(reason, status > 0 ? status : undefined);
+      } catch (err) {
+        this.log.error({ err }, 'bot onTransferFailed threw');
+      }
+    }
+    return { ok: false, status, final: 'failure' };
+  }
+
+  /**
+   * The consult part of an attended or bridged transfer (RFC 5589 §7), after the consult leg was
+   * placed: wait for it to answer, let the summary play, then REFER with Replaces (attended) or
+   * bridge. The caller stays with its bot meanwhile; if the caller hangs up, the consult leg is
+   * hung up too.
+   */
+  private async runConsultTransfer(consult: Call, request: TransferRequest, spoken: () => Promise<void>): Promise<TransferResult> {
+    const { target, mode } = request;
+    let handedOff = false;
+    void this.closed.then(() => {
+      if (!handedOff) void consult.hangup('peer-leg-ended');
+    });
+    consult.events.on('ringing', (e) => {
+      if (!this.ending) this.setTransfer(target, 'progress', e.status);
+    });
+    const answered = await new Promise<boolean>((resolve) => {
+      consult.events.on('answered', () => resolve(true));
+      void consult.closed.then(() => resolve(false));
+    });
+    if (this.ending) return { ok: false, status: 0, final: 'failure' };
+    if (!answered) {
+      const info = consult.info;
+      const status = info.sipStatus ?? 0;
+      return this.transferFailed(target, `the transfer target did not answer (${info.outcome ?? 'failed'}${status > 0 ? `, SIP ${status}` : ''})`, status);
+    }
+    this.setTransfer(target, 'consulting', 200);
+    // RFC 5589 §7: the transferor talks to the target before completing; here the summary plays.
+    const played = await raceTimer(
+      this.deps.clock,
+      Promise.race([spoken().then(() => true), consult.closed.then(() => false), this.closed.then(() => false)]),
+      SUMMARY_TIMEOUT_MS,
+      true,
+    );
+    if (this.ending) return { ok: false, status: 0, final: 'failure' };
+    if (!played || ended(consult)) return this.transferFailed(target, 'the transfer target hung up before the transfer completed', 0);
+
+    if (mode === 'attended') {
+      const replaces = consult.replacesValue;
+      const dialog = this.dialog;
+      let why: string;
+      let status = 0;
+      if (!this.peerAllowsRefer()) {
+        why = 'the caller’s side does not allow REFER';
+      } else if (replaces === undefined || dialog === undefined) {
+        why = 'the consult dialog cannot be named for Replaces';
+      } else {
+        // RFC 3891 §6.1 needs a SIP URI: a tel: target is sent as sip:number@carrier;user=phone.
+        const referTo = referTarget(consultTarget(target), 'sip', this.referHost());
+        this.log.info({ referTo, replaces }, 'attended transfer: REFER with Replaces');
+        const result = await this.refer(dialog, referTo, replaces);
+        this.log.info({ status: result.status, final: result.final }, 'attended transfer REFER result');
+        if (result.final === 'success') {
+          handedOff = true;
+          this.setTransfer(target, 'succeeded', result.status);
+          // RFC 3891 §3: the target ends the replaced (consult) dialog with BYE; if it has not
+          // within the grace period, we end it ourselves.
+          const grace = this.deps.clock.setTimeout(() => void consult.hangup('transferred'), this.deps.transferGraceMs ?? DEFAULT_TRANSFER_GRACE_MS);
+          void consult.closed.then(() => grace.cancel());
+          await this.hangup('transferred');
+          return { ok: true, ...result };
+        }
+        if (this.ending) return { ok: false, ...result };
+        if (ended(consult)) return this.transferFailed(target, 'the transfer target hung up before the transfer completed', result.status);
+        status = result.status;
+        why = REFER_REFUSED.has(result.status) ? `REFER refused with SIP ${result.status}` : result.final === 'timeout' ? 'REFER timed out' : `REFER failed${result.status > 0 ? ` with SIP ${result.status}` : ''}`;
+      }
+      this.log.info({ reason: why }, 'attended transfer: falling back to a bridge');
+      this.setTransfer(target, 'fallback', status, `${why}; bridging`);
+    }
+
+    handedOff = true;
+    const bridge = new Bridge(this.enterBridge(), consult.enterBridge(), this.log);
+    this.bridge = bridge;
+    consult.bridge = bridge;
+    this.setTransfer(target, 'bridged', undefined);
+    return { ok: true, status: 200, final: 'bridged' };
+  }
+
+  /**
+   * Hands this call's media to a bridge: the bot leaves the media path (it is closed now, so it
+   * neither hears the other leg nor speaks over it) and the bridge wires frames and DTMF.
+   */
+  private enterBridge(): BridgeLeg {
+    const media = this.requireMedia();
+    media.setPlayoutSource(null);
+    const bot = this.bot;
+    this.bot = undefined;
+    bot?.close().catch((err: unknown) => this.log.warn({ err }, 'bot close failed on entering the bridge'));
+    return { id: this.callId, media, ended: this.closed, hangup: () => this.hangup('peer-leg-ended') };
+  }
+
+  /** The media bridge this call is in (attended fallback or mode bridge), if any. */
+  get bridged(): Bridge | undefined {
+    return this.bridge;
+  }
+
+  /** RFC 3891 §6.1 Replaces value naming this call's dialog (callid;to-tag;from-tag), once it exists. */
+  get replacesValue(): string | undefined {
+    return this.dialog instanceof SipDialog ? this.dialog.replacesValue() : undefined;
+  }
+
+  /**
+   * Whether the other party can take a REFER: RFC 3261 §20.5 Allow lists the methods it supports;
+   * an INVITE without Allow says nothing, so we try. Only an inbound INVITE's Allow is known here.
+   */
+  private peerAllowsRefer(): boolean {
+    if (this.origin.direction !== 'inbound') return true;
+    const allow = this.origin.incoming.request.headers
+      .getAll('allow')
+      .flatMap((v) => v.split(','))
+      .map((m) => m.trim().toUpperCase())
+      .filter((m) => m !== '');
+    return allow.length === 0 || allow.includes('REFER');
+  }
+
+  private setTransfer(target: string, stage: TransferStage, status: number | undefined, reason?: string, mode?: TransferMode, consultCallId?: string): void {
+    const m = mode ?? this.transferState?.mode ?? 'blind';
+    const consult = consultCallId ?? (mode === undefined ? this.transferState?.consultCallId : undefined);
+    this.transferState = { target, mode: m, stage, status, consultCallId: consult };
+    this.events.emit('transfer', {
+      callId: this.callId,
+      target,
+      mode: m,
+      stage,
+      ...(status !== undefined ? { status } : {}),
+      ...(reason !== undefined ? { reason } : {}),
+      ...(consult !== undefined ? { consultCallId: consult } : {}),
+    });
   }
 
   /** A NOTIFY of our REFER's implicit subscription (RFC 3515 §2.4.5): report provisional progress. */
   private onReferNotify(body: string): void {
     const t = this.transferState;
-    if (t === undefined || (t.stage !== 'requested' && t.stage !== 'progress')) return;
+    if (t === undefined || !this.referPending) return;
     const frag = parseSipfragStatus(body);
     if (frag !== undefined && frag.status < 200) this.setTransfer(t.target, 'progress', frag.status, frag.reason);
   }
 
   private referScheme(): 'sip' | 'tel' {
     if (this.origin.direction === 'outbound') return this.origin.dial.trunk.referUriScheme;
-    return this.origin.incoming.trunk.referUriScheme;
+    return this.origin.incoming.trunk.referUriScheme ?? 'sip';
   }
 
   /** The host a sip: Refer-To for a bare number points at: the carrier's. */
@@ -803,7 +1064,7 @@ export class Call {
     this.maxDurationTimer?.cancel();
     const media = this.media;
     media?.setPlayoutSource(null);
-    const results = await Promise.allSettled([this.bot?.close(), media?.close()]);
+    const results = await Promise.allSettled([this.bot?.close(), media?.close(), this.recorder?.close()]);
     for (const r of results) if (r.status === 'rejected') this.log.error({ err: r.reason as unknown }, 'error while closing call resources');
     if (media !== undefined) this.finalStats = media.stats;
     const durationMs = this.answeredAt === undefined ? 0 : this.endedAt - this.answeredAt;
@@ -820,4 +1081,9 @@ function codecFor(name: 'PCMU' | 'PCMA', payloadType: number): PayloadCodec {
   if (base.payloadType === payloadType) return base;
   // A dynamic payload type for a static codec: same codec, the offerer's number on the wire.
   return Object.create(base, { payloadType: { value: payloadType, enumerable: true } }) as PayloadCodec;
+}
+
+/** A Call-ID as a file name: anything outside [A-Za-z0-9._-] becomes '_'. */
+function safeFileName(callId: string): string {
+  return callId.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 200);
 }

@@ -136,7 +136,7 @@ export class G711Concealer {
       const sub = this.sub;
       this.concealSubframe(sub);
       this.saveSpeech(sub);
-      for (let i = 0; i < SUBFRAME; i++) out[off + i] = clip16(sub[i] ?? 0);
+      for (let i = 0; i < SUBFRAME; i++) out[off + i] = clip16(sub[i]!);
     }
   }
 
@@ -165,7 +165,7 @@ export class G711Concealer {
       this.pOverlap = this.pitch >> 2;
       // Keep the original last ¼ period, then smooth the wrap of the single repeated period:
       // its tail fades into the quarter period that precedes its start.
-      for (let i = 0; i < this.pOverlap; i++) this.lastQ[i] = pb[HISTORY_LEN - this.pOverlap + i] ?? 0;
+      for (let i = 0; i < this.pOverlap; i++) this.lastQ[i] = pb[HISTORY_LEN - this.pOverlap + i]!;
       this.pOffset = 0;
       this.pitchBufLen = this.pitch;
       this.overlapAdd(this.lastQ, HISTORY_LEN - this.pitchBufLen - this.pOverlap, HISTORY_LEN - this.pOverlap, this.pOverlap);
@@ -201,19 +201,19 @@ export class G711Concealer {
     let energy = 0;
     let corr = 0;
     for (let i = 0; i < CORR_LEN; i += NDEC) {
-      const rv = pb[r + i] ?? 0;
+      const rv = pb[r + i]!;
       energy += rv * rv;
-      corr += rv * (pb[l + i] ?? 0);
+      corr += rv * pb[l + i]!;
     }
     let bestCorr = corr / Math.sqrt(Math.max(energy, CORR_MIN_POWER));
     let bestMatch = 0;
     for (let j = NDEC; j <= PITCH_DIFF; j += NDEC) {
-      const r0 = pb[r] ?? 0;
-      const rn = pb[r + CORR_LEN] ?? 0;
+      const r0 = pb[r]!;
+      const rn = pb[r + CORR_LEN]!;
       energy += rn * rn - r0 * r0;
       r += NDEC;
       corr = 0;
-      for (let i = 0; i < CORR_LEN; i += NDEC) corr += (pb[r + i] ?? 0) * (pb[l + i] ?? 0);
+      for (let i = 0; i < CORR_LEN; i += NDEC) corr += pb[r + i]! * pb[l + i]!;
       const c = corr / Math.sqrt(Math.max(energy, CORR_MIN_POWER));
       if (c >= bestCorr) {
         bestCorr = c;
@@ -227,19 +227,19 @@ export class G711Concealer {
     energy = 0;
     corr = 0;
     for (let i = 0; i < CORR_LEN; i++) {
-      const rv = pb[rp + i] ?? 0;
+      const rv = pb[rp + i]!;
       energy += rv * rv;
-      corr += rv * (pb[l + i] ?? 0);
+      corr += rv * pb[l + i]!;
     }
     bestCorr = corr / Math.sqrt(Math.max(energy, CORR_MIN_POWER));
     bestMatch = lo;
     for (let j = lo + 1; j <= hi; j++) {
-      const r0 = pb[rp] ?? 0;
-      const rn = pb[rp + CORR_LEN] ?? 0;
+      const r0 = pb[rp]!;
+      const rn = pb[rp + CORR_LEN]!;
       energy += rn * rn - r0 * r0;
       rp++;
       corr = 0;
-      for (let i = 0; i < CORR_LEN; i++) corr += (pb[rp + i] ?? 0) * (pb[l + i] ?? 0);
+      for (let i = 0; i < CORR_LEN; i++) corr += pb[rp + i]! * pb[l + i]!;
       const c = corr / Math.sqrt(Math.max(energy, CORR_MIN_POWER));
       if (c > bestCorr) {
         bestCorr = c;
@@ -253,7 +253,7 @@ export class G711Concealer {
   private readSynthetic(out: Float64Array, at: number, n: number): void {
     const start = HISTORY_LEN - this.pitchBufLen;
     for (let i = 0; i < n; i++) {
-      out[at + i] = this.pitchBuf[start + this.pOffset] ?? 0;
+      out[at + i] = this.pitchBuf[start + this.pOffset]!;
       if (++this.pOffset === this.pitchBufLen) this.pOffset = 0;
     }
   }
@@ -265,7 +265,7 @@ export class G711Concealer {
     let lw = 1 - incr;
     let rw = incr;
     for (let i = 0; i < n; i++) {
-      pb[o + i] = clip16((l[i] ?? 0) * lw + (pb[r + i] ?? 0) * rw);
+      pb[o + i] = clip16(l[i]! * lw + pb[r + i]! * rw);
       lw -= incr;
       rw += incr;
     }
@@ -277,7 +277,7 @@ export class G711Concealer {
     let lw = 1 - incr;
     let rw = incr;
     for (let i = 0; i < n; i++) {
-      out[i] = clip16((from[i] ?? 0) * lw + (out[i] ?? 0) * rw);
+      out[i] = clip16(from[i]! * lw + out[i]! * rw);
       lw -= incr;
       rw += incr;
     }
@@ -292,7 +292,7 @@ export class G711Concealer {
     let lw = (1 - incr) * gain;
     let rw = incr;
     for (let i = 0; i < n; i++) {
-      s[i] = clip16(lw * (f[i] ?? 0) + rw * (s[i] ?? 0));
+      s[i] = clip16(lw * f[i]! + rw * s[i]!);
       lw -= incrG;
       rw += incr;
     }
@@ -302,7 +302,7 @@ export class G711Concealer {
   private scale(out: Float64Array): void {
     let g = 1 - (this.eraseCount - 1) * ATTEN_FACTOR;
     for (let i = 0; i < SUBFRAME; i++) {
-      out[i] = (out[i] ?? 0) * (g > 0 ? g : 0);
+      out[i] = out[i]! * (g > 0 ? g : 0);
       g -= ATTEN_INCR;
     }
   }

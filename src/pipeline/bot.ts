@@ -32,6 +32,12 @@ export interface Bot {
   onDtmf(digit: string): void;
   readonly playout: PlayoutSource;
   onEvent(handler: (event: BotEvent) => void): void;
+  /**
+   * A transfer the bot asked for (or the API started) did not happen and the caller is still on
+   * the line: `reason` says why in words, `status` is the deciding SIP code when there is one
+   * (the REFER's refusal, the NOTIFY's sipfrag, the consult INVITE's final response).
+   */
+  onTransferFailed?(reason: string, status?: number): void;
   /** Releases everything the bot holds; idempotent. */
   close(): Promise<void>;
 }

@@ -19,6 +19,7 @@ export const DEMO_PROMPTS = {
   invalid: 'Sorry, that is not an option.',
   noOperator: 'Sorry, no operator is configured.',
   transferring: 'Transferring you to the operator.',
+  transferFailed: 'Sorry, the transfer did not go through.',
   goodbye: 'Thank you for calling Trunkline. Goodbye.',
   reprompt: 'Are you still there? Press 1 for an echo test, 2 for the time, or pound to hang up.',
   silenceGoodbye: 'I did not hear anything. Goodbye.',
@@ -101,6 +102,18 @@ export class DemoMenuProcessor extends FrameProcessor {
     }
   }
 
+  /**
+   * The transfer to the operator did not happen and the caller is still here: say so (a cached
+   * prompt), then back to the menu. Interrupts anything still playing (control overtakes audio).
+   */
+  transferFailed(): void {
+    if (this.state !== 'leaving') return;
+    this.state = 'menu';
+    this.pushFrame(frames.interruption('transfer-failed'));
+    this.pushFrame(frames.speak(DEMO_PROMPTS.transferFailed));
+    this.pushFrame(frames.speak(DEMO_PROMPTS.menu));
+  }
+
   private digit(d: string): void {
     if (this.state === 'leaving') return;
     this.pushFrame(frames.interruption('dtmf'));
@@ -173,6 +186,11 @@ export class DemoBot extends PipelineBot {
     this.vad = vad;
     this.cache = cache;
     this.menu = menu;
+  }
+
+  onTransferFailed(reason: string, status?: number): void {
+    this.context.logger.info({ reason, status }, 'transfer failed; back to the menu');
+    this.menu.transferFailed();
   }
 
   async prepare(): Promise<void> {

@@ -58,3 +58,4 @@ export { guardStream } from './bots/agent/guard-stream.js';
 export { callHttpTool, MAX_TOOL_RESULT_CHARS } from './bots/agent/http-tool.js';
 export type { HttpToolConfig } from './bots/agent/http-tool.js';
 export { agentOptionsFromConfig } from './bots/agent/agent-from-config.js';
+export { CallRecorder } from './call-recorder.js';

@@ -32,7 +32,7 @@ export interface InboundTrunkConfig {
   /** Inbound REFER from this trunk is refused (403) unless true. */
   readonly allowRefer: boolean;
   /** Refer-To form when we transfer a call that came in on this trunk (some carriers take only tel:). */
-  readonly referUriScheme: 'sip' | 'tel';
+  readonly referUriScheme?: 'sip' | 'tel';
 }
 
 export interface OutboundTrunkConfig {
@@ -102,6 +102,8 @@ export interface TrunklineConfig {
     readonly maxDurationSec: number;
     readonly drainTimeoutSec: number;
     readonly workers: number | 'auto';
+    /** When set, every call is recorded as a stereo WAV (caller left, bot right) in this folder. */
+    readonly recordDir?: string;
   };
   readonly trunks: {
     readonly inbound: readonly InboundTrunkConfig[];
@@ -487,6 +489,7 @@ export function buildConfig(file: unknown, env: Readonly<Record<string, string |
       maxDurationSec: callsF.maxDurationSec === undefined ? d.calls.maxDurationSec : int('calls.maxDurationSec', callsF.maxDurationSec, 10, 86_400),
       drainTimeoutSec: callsF.drainTimeoutSec === undefined ? d.calls.drainTimeoutSec : int('calls.drainTimeoutSec', callsF.drainTimeoutSec, 0, 3600),
       workers,
+      ...(callsF.recordDir !== undefined ? { recordDir: str('calls.recordDir', callsF.recordDir) } : {}),
     },
     trunks: { inbound, outbound },
     routes,

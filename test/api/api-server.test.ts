@@ -220,6 +220,20 @@ describe('HTTP API (inject)', () => {
     }
   });
 
+  it('every log line of a request carries its request id', async () => {
+    const other = await startTestServer({ captureLogs: 'info', file: { http: { apiToken: TOKEN } } });
+    try {
+      const app = other.server.api?.app;
+      if (app === undefined) throw new Error('no api');
+      await app.inject({ method: 'GET', url: '/v1/calls/nope', headers: { ...auth, 'x-request-id': 'trace-42' } });
+      const lines = other.logs.filter((l) => l.reqId === 'trace-42');
+      expect(lines.map((l) => l.msg)).toEqual(expect.arrayContaining(['incoming request', 'request completed']));
+      expect(lines.some((l) => String(l.msg).includes('no such call: nope'))).toBe(true);
+    } finally {
+      await other.stop();
+    }
+  });
+
   it('a dial-out with a webhook but no webhook secret: 400 WEBHOOK_NO_SECRET', async () => {
     const other = await startTestServer({ file: { trunks: { outbound: [{ name: 'carrier', uri: 'sip:127.0.0.1:9' }] } } });
     try {

@@ -37,7 +37,7 @@ describe.sequential('baresip calls the demo bot', () => {
     } finally {
       await tts.close();
     }
-    t = await startTestServer({ bot: 'demo', captureLogs: 'debug', file: { http: { listen: '127.0.0.1:0' } } });
+    t = await startTestServer({ bot: 'demo', captureLogs: 'debug' });
   });
 
   afterAll(async () => {

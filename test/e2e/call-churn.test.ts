@@ -60,25 +60,30 @@ async function drained(t: TestServer): Promise<boolean> {
   );
 }
 
+/** For a failure message: what is left, and the log of one call still there. */
+function leftovers(t: TestServer): string {
+  const { server } = t;
+  const left = server.calls.list();
+  const first = left[0];
+  const trail = first === undefined ? [] : t.logs.filter((l) => l['callId'] === first.callId).map((l) => `${String(l['msg'])} ${JSON.stringify({ ...l, msg: undefined, pid: undefined, hostname: undefined, time: undefined, name: undefined })}`);
+  return JSON.stringify({ active: server.calls.active, inUse: server.pool.inUse, quarantined: server.pool.quarantined, ...server.ua.stats, first: first?.info }, null, 1) + '\n' + trail.join('\n');
+}
+
 describe.sequential('2,000 short calls leave nothing behind', () => {
   let t: TestServer;
 
   beforeAll(async () => {
-    t = await startTestServer({ captureLogs: 'debug', bot: 'echo', rtpPairs: 400, file: { sip: { t1: 50, t4: 100, rateLimit: { perSecond: 5000, burst: 5000 } }, rtp: { quarantineMs: 500 } } });
+    t = await startTestServer({ captureLogs: 'info', bot: 'echo', rtpPairs: 400, file: { sip: { t1: 50, t4: 100, rateLimit: { perSecond: 5000, burst: 5000 } }, rtp: { quarantineMs: 500 } } });
   });
 
   afterAll(async () => {
-    const left = t.server.calls.list();
-    console.log('DBG left', left.length, left.slice(0, 3).map((c) => c.info));
-    const id = left[0]?.callId;
-    if (id !== undefined) console.log('DBG logs', JSON.stringify(t.logs.filter((l) => JSON.stringify(l).includes(id)).map((l) => ({ t: l['time'], msg: l['msg'], ...l, pid: undefined, hostname: undefined })), null, 0).slice(0, 6000));
     await t?.stop();
   });
 
   it('ports, calls, dialogs, transactions and timers drain to zero; heap stays near baseline', async () => {
     // Warm-up: JIT, pools and caches reach their steady size before the baseline is taken.
     await runCalls(t, 200, 200);
-    expect(await drained(t), JSON.stringify({ active: t.server.calls.active, inUse: t.server.pool.inUse, ...t.server.ua.stats })).toBe(true);
+    expect(await drained(t), leftovers(t)).toBe(true);
     collectGarbage();
     const heapBefore = process.memoryUsage().heapUsed;
     const timersBefore = timerCount();
@@ -90,7 +95,7 @@ describe.sequential('2,000 short calls leave nothing behind', () => {
     const elapsedMs = Date.now() - started;
 
     expect(t.server.calls.total - totalBefore).toBe(CALLS);
-    expect(await drained(t), JSON.stringify({ active: t.server.calls.active, inUse: t.server.pool.inUse, quarantined: t.server.pool.quarantined, ...t.server.ua.stats })).toBe(true);
+    expect(await drained(t), leftovers(t)).toBe(true);
     expect(t.server.pool.available).toBe(capacity);
     // Only the pacer's own wake-up (if any) and the test harness's remain: no per-call timer.
     expect(timerCount()).toBeLessThanOrEqual(timersBefore + 2);

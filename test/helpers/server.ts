@@ -1,6 +1,6 @@
 /**
- * Starts the whole Trunkline server in process for an end-to-end test: SIP on 127.0.0.1 with a
- * port the OS picks, and an RTP range of its own chosen at random inside 40000–60000, so test
+ * Starts the whole Trunkline server in process for an end-to-end test: SIP (and HTTP) on
+ * 127.0.0.1 with ports the OS picks, and an RTP range of its own chosen at random inside 40000–60000, so test
  * files running side by side (and SIPp's own media ports, which tests take from the OS's
  * ephemeral range above 32768) do not collide.
  */

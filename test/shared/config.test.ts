@@ -146,6 +146,12 @@ describe('config', () => {
     expect(errorOf(() => buildConfig({ trunks: { inbound: [{ name: 'c', addresses: ['10.0.0.1'], referUriScheme: 'sips' }] } }, {})).message).toMatch(/^trunks\.inbound\[0\]\.referUriScheme: expected one of sip, tel/);
   });
 
+  it('calls.recordDir turns on per-call stereo recordings and must be a string', () => {
+    expect(buildConfig({ calls: { recordDir: '/var/lib/trunkline/rec' } }, {}).calls.recordDir).toBe('/var/lib/trunkline/rec');
+    expect(buildConfig(undefined, {}).calls.recordDir).toBeUndefined();
+    expect(errorOf(() => buildConfig({ calls: { recordDir: 5 } }, {})).message).toMatch(/^calls\.recordDir: expected a non-empty string/);
+  });
+
   it('validates CIDRs', () => {
     expect(validCidr('10.0.0.0/8')).toBe(true);
     expect(validCidr('::1/128')).toBe(true);

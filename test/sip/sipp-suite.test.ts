@@ -28,9 +28,9 @@ describe.concurrent('SIPp UAC against the Trunkline UA', () => {
   beforeAll(async () => {
     server = await startTestServer();
     // Only 127.0.0.2 is a trunk: SIPp on 127.0.0.1 is an unknown source.
-    restricted = await startTestServer({ inbound: [{ name: 'other', addresses: ['127.0.0.2/32'], allowRefer: false }] });
+    restricted = await startTestServer({ inbound: [{ name: 'other', addresses: ['127.0.0.2/32'], allowRefer: false, referUriScheme: 'sip' }] });
     authed = await startTestServer({
-      inbound: [{ name: 'secure', addresses: ['127.0.0.0/8'], auth: { username: 'alice', password: 's3cret', realm: 'trunkline.test' }, allowRefer: false }],
+      inbound: [{ name: 'secure', addresses: ['127.0.0.0/8'], auth: { username: 'alice', password: 's3cret', realm: 'trunkline.test' }, allowRefer: false, referUriScheme: 'sip' }],
     });
     // RFC 4028 forbids Min-SE under 90 s on the network; the config object here skips validation so the run is short.
     shortTimers = await startTestServer({ sessionExpires: 4, minSessionExpires: 2 });

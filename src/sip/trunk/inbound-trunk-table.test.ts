@@ -6,16 +6,16 @@ import { InboundTrunkTable } from './inbound-trunk-table.js';
 const carrier: InboundTrunkConfig = {
   name: 'carrier',
   addresses: ['203.0.113.0/28', '2001:db8:10::/48'],
-  allowRefer: true,
+  allowRefer: true, referUriScheme: 'sip',
 };
 const pbx: InboundTrunkConfig = {
   name: 'pbx',
   addresses: ['198.51.100.20'],
   auth: { username: 'pbx', password: 'secret-pbx', realm: 'trunkline' },
-  allowRefer: false,
+  allowRefer: false, referUriScheme: 'sip',
 };
-const roaming: InboundTrunkConfig = { name: 'roaming', addresses: [], auth: { username: 'alice', password: 'a-pass' }, allowRefer: false };
-const roaming2: InboundTrunkConfig = { name: 'roaming2', addresses: [], auth: { username: 'bob', password: 'b-pass' }, allowRefer: false };
+const roaming: InboundTrunkConfig = { name: 'roaming', addresses: [], auth: { username: 'alice', password: 'a-pass' }, allowRefer: false, referUriScheme: 'sip' };
+const roaming2: InboundTrunkConfig = { name: 'roaming2', addresses: [], auth: { username: 'bob', password: 'b-pass' }, allowRefer: false, referUriScheme: 'sip' };
 
 describe('InboundTrunkTable', () => {
   it('matches the default config: loopback and private sources, nobody else', () => {
@@ -56,9 +56,9 @@ describe('InboundTrunkTable', () => {
   });
 
   it('prefers the most specific prefix, then configuration order', () => {
-    const wide: InboundTrunkConfig = { name: 'wide', addresses: ['10.0.0.0/8'], allowRefer: false };
-    const narrow: InboundTrunkConfig = { name: 'narrow', addresses: ['10.1.2.3'], allowRefer: false };
-    const twin: InboundTrunkConfig = { name: 'twin', addresses: ['10.0.0.0/8'], allowRefer: false };
+    const wide: InboundTrunkConfig = { name: 'wide', addresses: ['10.0.0.0/8'], allowRefer: false, referUriScheme: 'sip' };
+    const narrow: InboundTrunkConfig = { name: 'narrow', addresses: ['10.1.2.3'], allowRefer: false, referUriScheme: 'sip' };
+    const twin: InboundTrunkConfig = { name: 'twin', addresses: ['10.0.0.0/8'], allowRefer: false, referUriScheme: 'sip' };
     const table = new InboundTrunkTable([wide, narrow, twin]);
     expect(table.match('10.1.2.3')?.trunk).toBe(narrow);
     expect(table.match('10.9.9.9')?.trunk).toBe(wide);
