@@ -45,6 +45,8 @@ export interface LatencyResult {
 export interface EchoLatencyResult {
   addedLatencyMs: number[];
   bursts: number;
+  /** Bursts that did not come back within 1 s. */
+  lost: number;
 }
 
 export interface LoadStartResult {
@@ -398,9 +400,17 @@ export class BenchSipClient {
     const probe = { call, sentAt: [] as number[], arrivals: [] as number[], waiting: 0 };
     this.probe = probe;
     const ticks = Math.round((seconds * 1000) / 20);
+    let lost = 0;
     await new Promise<void>((done) => {
       this.startTicks((tick) => {
-        // Bursts only once the one before came back, so each is matched to its own echo.
+        // Bursts only once the one before came back (or was given up after 1 s), so each is
+        // matched to its own echo.
+        const last = probe.sentAt.length - 1;
+        if (probe.waiting === last && performance.now() - probe.sentAt[last]! > 1000) {
+          probe.arrivals[probe.waiting] = NaN;
+          probe.waiting++;
+          lost++;
+        }
         const burst = tick % 25 === 10 && probe.waiting === probe.sentAt.length;
         this.sendFrame(call, burst ? this.tone : null);
         if (burst) probe.sentAt.push(performance.now());
@@ -414,8 +424,8 @@ export class BenchSipClient {
     this.probe = undefined;
     await this.hangup(call);
     const added: number[] = [];
-    for (let i = 0; i < probe.waiting; i++) added.push(probe.arrivals[i]! - probe.sentAt[i]!);
-    return { addedLatencyMs: added, bursts: probe.sentAt.length };
+    for (let i = 0; i < probe.waiting; i++) if (!Number.isNaN(probe.arrivals[i])) added.push(probe.arrivals[i]! - probe.sentAt[i]!);
+    return { addedLatencyMs: added, bursts: probe.sentAt.length, lost };
   }
 
   /** Sets up `count` echo calls at `cps` and starts streaming tone on all of them. */

@@ -238,8 +238,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     const cpu = process.cpuUsage(cpu0);
     const udp1 = udpCounters();
     const lateness = server.pacer.lateness();
-    // Let calls wind down, then check every port came back.
-    const until = Date.now() + 5000;
+    // Let calls wind down (SIPp has sent its last BYE), then check every port came back.
+    const until = Date.now() + 10_000;
     while (server.calls.active > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
     const rtt = readRtt(work);
     const stats: SippStats | undefined = result.stats;
@@ -271,7 +271,15 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     };
     return report;
   } finally {
-    await server.stop(0);
+    // Bounded: a call that never releases must show up here, not hang the suite.
+    let timer: NodeJS.Timeout | undefined;
+    const stopped = await Promise.race([server.stop(0).then(() => true), new Promise<false>((r) => (timer = setTimeout(() => r(false), 45_000)))]);
+    clearTimeout(timer);
+    if (!stopped) {
+      const states = new Map<string, number>();
+      for (const c of server.calls.list()) states.set(c.state, (states.get(c.state) ?? 0) + 1);
+      console.error(`server.stop() did not finish in 45 s: ${server.calls.active} calls left ${JSON.stringify(Object.fromEntries(states))}, ua ${JSON.stringify(server.ua.stats)}, ports in use ${server.pool.inUse}`);
+    }
     rmSync(work, { recursive: true, force: true });
   }
 }
@@ -312,7 +320,8 @@ async function main(): Promise<void> {
   console.log(formatReport(report));
   if (process.argv.includes('--json')) console.log(JSON.stringify(report));
   if (report.failed > 0) console.log(`\nSIPp errors (head):\n${report.sippErrors}`);
-  process.exitCode = report.failed === 0 ? 0 : 1;
+  // Exit explicitly: a handle the server failed to release must not keep the suite running.
+  process.exit(report.failed === 0 ? 0 : 1);
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -8,7 +8,7 @@
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { buildApiServer, type ApiServer } from './api/index.js';
-import { CallManager, CallRouter, type CallDeps } from './call/index.js';
+import { CallManager, CallRouter, LocalMediaHostFactory, WorkerPool, workerCount, type CallDeps } from './call/index.js';
 import { createBot, isBotName, type Bot, type BotContext } from './pipeline/index.js';
 import { Pacer, PortPool } from './rtp/index.js';
 import { SipUserAgent, isWildcard, localAddressToward } from './sip/index.js';
@@ -37,8 +37,11 @@ export interface Trunkline {
   readonly config: TrunklineConfig;
   readonly ua: SipUserAgent;
   readonly calls: CallManager;
+  /** The main thread's port pool and pacer: every call's media when calls.workers = 0, else only transfer consult legs. */
   readonly pool: PortPool;
   readonly pacer: Pacer;
+  /** The media worker threads (undefined when calls.workers = 0: media runs in the main thread). */
+  readonly mediaWorkers: WorkerPool | undefined;
   /** The SIP port actually bound (differs from config when it asked for port 0). */
   readonly sipPort: number;
   /** The HTTP API (undefined when started with `http: false`). */
@@ -58,6 +61,14 @@ export interface StartOptions {
   http?: boolean;
   /** Webhook delivery tuning (tests shorten the retry schedule). */
   webhooks?: { timeoutMs?: number; maxAttempts?: number; backoffMs?: number };
+  /**
+   * Media worker threads: a number, or 'auto' (one per core). Default 0 — media in the calling
+   * thread — so embedders and tests get one deterministic thread unless they ask; `main()` (what
+   * `npm start` runs) passes config.calls.workers.
+   */
+  workers?: number | 'auto';
+  /** Media worker load report period (ms, default 1000). */
+  workerReportMs?: number;
 }
 
 export async function startTrunkline(config: TrunklineConfig, options: StartOptions = {}): Promise<Trunkline> {
@@ -84,7 +95,27 @@ export async function startTrunkline(config: TrunklineConfig, options: StartOpti
       return createBot(name, context, { agent: config.agent, bridge: config.bridge });
     },
   };
-  const calls = new CallManager(deps, new CallRouter(config.routes, config.bot));
+  // Issue 4 "All cores": media sessions and their bots in worker threads, SIP and the API here.
+  const workers = workerCount(options.workers ?? 0);
+  let mediaWorkers: WorkerPool | undefined;
+  if (workers > 0) {
+    mediaWorkers = new WorkerPool({
+      config,
+      logger,
+      clock,
+      count: workers,
+      local: new LocalMediaHostFactory(deps),
+      ...(options.workerReportMs !== undefined ? { reportMs: options.workerReportMs } : {}),
+    });
+    try {
+      await mediaWorkers.start();
+    } catch (err) {
+      await mediaWorkers.close();
+      throw err;
+    }
+    logger.info({ workers }, 'media worker threads started');
+  }
+  const calls = new CallManager(mediaWorkers === undefined ? deps : { ...deps, mediaHosts: mediaWorkers }, new CallRouter(config.routes, config.bot));
   calls.attach(ua);
 
   await ua.start();
@@ -92,12 +123,13 @@ export async function startTrunkline(config: TrunklineConfig, options: StartOpti
   let api: ApiServer | undefined;
   let httpPort: number | undefined;
   if (options.http !== false) {
-    api = await buildApiServer({ config, calls, logger, clock, lateness: () => pacer.lateness(), ...(options.webhooks !== undefined ? { webhooks: options.webhooks } : {}) });
+    api = await buildApiServer({ config, calls, logger, clock, lateness: () => mediaWorkers?.lateness() ?? pacer.lateness(), ...(options.webhooks !== undefined ? { webhooks: options.webhooks } : {}) });
     try {
       httpPort = await api.listen();
     } catch (err) {
       await api.close(0);
       await ua.close();
+      await mediaWorkers?.close();
       pacer.stop();
       await pool.close();
       throw err;
@@ -141,6 +173,7 @@ export async function startTrunkline(config: TrunklineConfig, options: StartOpti
     calls,
     pool,
     pacer,
+    mediaWorkers,
     sipPort: ua.port,
     api,
     httpPort,
@@ -150,6 +183,7 @@ export async function startTrunkline(config: TrunklineConfig, options: StartOpti
         await calls.drain(drainTimeoutMs);
         await api?.close();
         await ua.close();
+        await mediaWorkers?.close();
         pacer.stop();
         await pool.close();
       })();
@@ -171,10 +205,8 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = createLogger({ level: config.logLevel });
-  if (config.calls.workers !== 'auto' && config.calls.workers > 0) {
-    logger.warn({ workers: config.calls.workers, cores: availableParallelism() }, 'worker threads are not implemented yet; media runs in the main thread');
-  }
-  const server = await startTrunkline(config, { logger });
+  logger.info({ workers: workerCount(config.calls.workers), setting: config.calls.workers, cores: availableParallelism() }, 'media threads');
+  const server = await startTrunkline(config, { logger, workers: config.calls.workers });
   let signalled = false;
   const shutdown = (signal: string): void => {
     if (signalled) {

@@ -21,7 +21,9 @@ export type EndCause =
   | 'no-answer'
   | 'failed'
   /** The other leg of a bridge (or the call a consult leg served) ended, so we ended this one. */
-  | 'peer-leg-ended';
+  | 'peer-leg-ended'
+  /** The media worker thread carrying the call died (BYE with Q.850 cause 41). */
+  | 'media-failed';
 
 /** `dialing` only for calls we place, until the first 180/183. */
 export type CallState = 'dialing' | 'ringing' | 'answered' | 'ended';

@@ -1,7 +1,6 @@
-import { G711Concealer, g711Codec } from '../codec/index.js';
 import { join } from 'node:path';
-import { CallRecorder, type Bot, type BotContext, type BotEvent } from '../pipeline/index.js';
-import { MediaSession, type MediaRemote, type MediaSessionStats, type Pacer, type PayloadCodec, type PortPool } from '../rtp/index.js';
+import type { Bot, BotContext, BotEvent } from '../pipeline/index.js';
+import type { MediaSessionStats, Pacer, PortPool } from '../rtp/index.js';
 import {
   LocalSdpSession,
   SdpError,
@@ -21,6 +20,8 @@ import { TrunklineError, type Clock, type Logger, type OutboundTrunkConfig, type
 import { Bridge, type BridgeLeg } from './bridge.js';
 import { CallEvents, type CallDirection, type CallOutcome, type CallState, type EndCause, type TransferMode, type TransferStage } from './call-events.js';
 import { ConsultBot } from './consult-bot.js';
+import { LocalMediaHost } from './local-media-host.js';
+import type { MediaHost, MediaHostFactory, MediaRemoteSpec } from './media-host.js';
 
 /** What a call needs from the server around it; main.ts builds one and shares it. */
 export interface CallDeps {
@@ -32,6 +33,11 @@ export interface CallDeps {
   /** The address to put in our SDP c= line for a peer at `toward` (external address when set). */
   mediaAddress(toward: string): string;
   createBot(name: string, context: BotContext): Bot;
+  /**
+   * Where each call's media session and bot run: media worker threads (WorkerPool), or — when
+   * absent (calls.workers = 0) — this thread, on `pool` and `pacer`.
+   */
+  readonly mediaHosts?: MediaHostFactory;
   /** Longest the bot may take to warm up before the call is refused with 503 (ms). */
   readonly warmTimeoutMs: number;
   /** How long a blind transfer may wait for the final NOTIFY (ms). Default 30 s. */
@@ -151,6 +157,7 @@ const BYE_REASON: Partial<Record<EndCause, string>> = {
   transferred: 'Q.850;cause=16;text="transferred"',
   'peer-leg-ended': 'Q.850;cause=16;text="bridged party hung up"',
   error: 'Q.850;cause=41;text="internal error"',
+  'media-failed': 'Q.850;cause=41;text="media worker failed"',
 };
 
 const DIALOG_CAUSE: Record<TerminationCause, EndCause> = {
@@ -241,15 +248,15 @@ export class Call {
   private ringingAt: number | undefined;
   private answeredAt: number | undefined;
   private endedAt: number | undefined;
-  private media: MediaSession | undefined;
+  /** The call's media session and bot, in this thread or a media worker. */
+  private host: MediaHost | undefined;
   private finalStats: MediaSessionStats | undefined;
-  private bot: Bot | undefined;
+  private finalLocalPort: number | undefined;
   private dialog: Dialog | undefined;
   private outgoing: OutgoingCall | undefined;
   private sdp: LocalSdpSession | undefined;
   private codecName: string | undefined;
   private maxDurationTimer: TimerHandle | undefined;
-  private recorder: CallRecorder | undefined;
   private transferState: TransferInfo | undefined;
   private resolveClosed!: () => void;
   private ending = false;
@@ -317,7 +324,7 @@ export class Call {
       ringingAt: this.ringingAt,
       answeredAt: this.answeredAt,
       endedAt: this.endedAt,
-      media: { codec: this.codecName, localPort: this.media?.localPort, remote: remoteAddr },
+      media: { codec: this.codecName, localPort: this.host?.localPort ?? this.finalLocalPort, remote: remoteAddr },
       transfer: this.transferState,
       metadata: this.metadata,
     };
@@ -325,12 +332,12 @@ export class Call {
 
   /** Media statistics: live while the media session is open, the final figures after the call ended. */
   get mediaStats(): MediaSessionStats | undefined {
-    return this.finalStats ?? this.media?.stats;
+    return this.finalStats ?? this.host?.stats;
   }
 
   /** Sends an RFC 4733 telephone-event digit string on the call's RTP stream. */
   sendDtmf(digits: string, durationMs?: number): void {
-    const media = this.media;
+    const media = this.host;
     if (this.current !== 'answered' || media === undefined) throw new TrunklineError(this.current === 'ended' ? 'CALL_ENDED' : 'CALL_NOT_ANSWERED', this.callId);
     for (const digit of digits) media.sendDtmf(digit, durationMs);
   }
@@ -361,13 +368,13 @@ export class Call {
         return;
       }
     }
-    if (!(await this.openMedia(rtcpMux))) return;
-    const media = this.requireMedia();
+    const localPort = await this.openMedia(rtcpMux);
+    if (localPort === undefined) return;
 
     const address = deps.mediaAddress(this.sourceHost());
     const sdp = new LocalSdpSession({ address });
     this.sdp = sdp;
-    const local = { address, port: media.localPort, codecPreference: deps.config.rtp.codecPreference, rtcpMux };
+    const local = { address, port: localPort, codecPreference: deps.config.rtp.codecPreference, rtcpMux };
     let localSdp: string;
     let negotiated: NegotiatedMedia | undefined;
     try {
@@ -424,13 +431,13 @@ export class Call {
    */
   private async dialOut(dial: DialRequest, ua: OutgoingCallSource): Promise<void> {
     const { deps } = this;
-    if (!(await this.openMedia(false))) return;
-    const media = this.requireMedia();
+    const localPort = await this.openMedia(false);
+    if (localPort === undefined) return;
     const trunkHost = parseUri(dial.trunk.uri).host;
     const address = deps.mediaAddress(trunkHost);
     const sdp = new LocalSdpSession({ address });
     this.sdp = sdp;
-    const offer = sdp.offer({ address, port: media.localPort, codecPreference: deps.config.rtp.codecPreference, rtcpMux: false });
+    const offer = sdp.offer({ address, port: localPort, codecPreference: deps.config.rtp.codecPreference, rtcpMux: false });
 
     const warm = await this.warmBot();
     if (warm !== undefined) {
@@ -512,22 +519,33 @@ export class Call {
 
   // ---- the shared path --------------------------------------------------------------------------
 
-  /** Allocates the media session; false (and the call ended) when it could not. */
-  private async openMedia(rtcpMux: boolean): Promise<boolean> {
+  /**
+   * Opens the call's media host (ports bound, bot created) — in this thread or pinned to a media
+   * worker — and returns our RTP port; undefined (and the call ended) when it could not.
+   */
+  private async openMedia(rtcpMux: boolean): Promise<number | undefined> {
     const { deps } = this;
+    const recordDir = deps.config.calls.recordDir;
+    const init = {
+      callId: this.callId,
+      botName: this.botName,
+      context: this.botContext(),
+      ...(this.options.createBot !== undefined ? { createBot: this.options.createBot } : {}),
+      rtcpMux,
+      ...(recordDir !== undefined ? { recordPath: join(recordDir, `${safeFileName(this.callId)}.wav`) } : {}),
+      onDtmf: (digit: string) => this.onDigit(digit, 'rfc4733'),
+      onInactive: () => void this.hangup('rtp-timeout'),
+      onBotEvent: (event: BotEvent) => this.onBotEvent(event),
+      onFailed: (reason: string) => {
+        this.log.error({ reason }, 'media failed; ending the call');
+        void this.hangup('media-failed', 503);
+      },
+    };
+    const host = deps.mediaHosts?.create(init) ?? new LocalMediaHost(deps, init);
+    this.host = host;
+    let localPort: number;
     try {
-      this.media = await MediaSession.open({
-        pool: deps.pool,
-        pacer: deps.pacer,
-        clock: deps.clock,
-        logger: this.log,
-        codec: g711Codec('PCMU'),
-        concealer: new G711Concealer(),
-        jitter: { minDelayMs: deps.config.rtp.jitterMinMs, maxDelayMs: deps.config.rtp.jitterMaxMs },
-        inactivityTimeoutMs: deps.config.rtp.inactivityTimeoutMs,
-        rtcpMux,
-        cname: `trunkline-${this.callId.slice(0, 16)}`,
-      });
+      localPort = await host.open();
     } catch (err) {
       if (this.origin.direction === 'inbound') this.refuse(err);
       else {
@@ -535,10 +553,10 @@ export class Call {
         this.outcome = 'failed';
         void this.finish('error');
       }
-      return false;
+      return undefined;
     }
     // Cancelled (or hung up) while the ports were being bound.
-    return !this.ending;
+    return this.ending ? undefined : localPort;
   }
 
   /** Read through a method: TypeScript would keep a narrowing of the field across awaits. */
@@ -546,22 +564,19 @@ export class Call {
     return this.dialAbandon;
   }
 
-  private requireMedia(): MediaSession {
-    if (this.media === undefined) throw new Error('media session not open');
-    return this.media;
+  private requireHost(): MediaHost {
+    if (this.host === undefined) throw new Error('media session not open');
+    return this.host;
   }
 
-  /** Creates the bot and waits for prepare() within the warm-up bound; returns the error if it failed. */
+  /** Warms the bot (created with the media host) within the warm-up bound; returns the error if it failed. */
   private async warmBot(): Promise<unknown> {
-    const context = this.botContext();
-    const bot = this.options.createBot?.(context) ?? this.deps.createBot(this.botName, context);
-    this.bot = bot;
-    bot.onEvent((event) => this.onBotEvent(event));
+    const host = this.requireHost();
     let warmTimer: TimerHandle | undefined;
     try {
       await new Promise<void>((resolve, reject) => {
         warmTimer = this.deps.clock.setTimeout(() => reject(new TrunklineError('CAPACITY_NO_BOT')), this.deps.warmTimeoutMs);
-        bot.prepare().then(resolve, reject);
+        host.prepareBot().then(resolve, reject);
       });
       return undefined;
     } catch (err) {
@@ -574,32 +589,7 @@ export class Call {
   /** The dialog exists (we answered, or the callee did): media to bot, dialog handlers, timers, go. */
   private connect(dialog: Dialog): void {
     const { deps } = this;
-    const media = this.requireMedia();
-    const bot = this.bot;
-    if (bot === undefined) throw new Error('bot not created');
-    const recordDir = deps.config.calls.recordDir;
-    if (recordDir === undefined) {
-      media.setPlayoutSource(bot.playout);
-      media.onFrame((pcm) => bot.onAudio(pcm));
-    } else {
-      // Stereo recording: the caller's frame and what we sent, tick by tick (caller left, bot right).
-      const recorder = new CallRecorder(join(recordDir, `${safeFileName(this.callId)}.wav`), this.log);
-      this.recorder = recorder;
-      media.setPlayoutSource({
-        pull: (out) => {
-          const sent = bot.playout.pull(out);
-          recorder.bot(sent ? out : null);
-          return sent;
-        },
-      });
-      media.onFrame((pcm) => {
-        recorder.caller(pcm);
-        bot.onAudio(pcm);
-      });
-    }
-    media.onDtmf((event) => this.onDigit(event.digit, 'rfc4733'));
-    media.onInactive(() => void this.hangup('rtp-timeout'));
-
+    const host = this.requireHost();
     this.dialog = dialog;
     this.current = 'answered';
     this.outcome = 'answered';
@@ -618,9 +608,10 @@ export class Call {
     // trunk for the Refer-To target, which this build does not choose yet.
     const maxSec = this.options.maxDurationSec ?? deps.config.calls.maxDurationSec;
     this.maxDurationTimer = deps.clock.setTimeout(() => void this.hangup('max-duration'), maxSec * 1000);
-    this.log.info({ bot: this.botName, trunk: this.trunkName, codec: this.codecName, localPort: media.localPort }, 'call answered');
+    this.log.info({ bot: this.botName, trunk: this.trunkName, codec: this.codecName, localPort: host.localPort }, 'call answered');
     this.events.emit('answered', { callId: this.callId, answeredAt: this.answeredAt });
-    bot.start();
+    // Media ↔ bot (and the recorder), RFC 4733 digits and RTP inactivity, then the bot speaks.
+    host.start();
   }
 
   /**
@@ -632,7 +623,7 @@ export class Call {
     if (this.current === 'answered' && this.dialog !== undefined) {
       const dialog = this.dialog;
       // Stop the media first so nothing more is sent after our BYE.
-      this.media?.setPlayoutSource(null);
+      this.host?.mute();
       this.byeCause = cause;
       try {
         await dialog.bye(BYE_REASON[cause]);
@@ -734,14 +725,7 @@ export class Call {
   /** The transfer did not happen: the caller stays with the bot, which is told why. */
   private transferFailed(target: string, reason: string, status: number): TransferResult {
     this.setTransfer(target, 'failed', status, reason);
-    const bot = this.bot;
-    if (bot?.onTransferFailed !== undefined && !this.ending) {
-      try {
-        bot.onTransferFailed(reason, status > 0 ? status : undefined);
-      } catch (err) {
-        this.log.error({ err }, 'bot onTransferFailed threw');
-      }
-    }
+    if (!this.ending) this.host?.transferFailed(reason, status > 0 ? status : undefined);
     return { ok: false, status, final: 'failure' };
   }
 
@@ -812,9 +796,11 @@ export class Call {
         why = REFER_REFUSED.has(result.status) ? `REFER refused with SIP ${result.status}` : result.final === 'timeout' ? 'REFER timed out' : `REFER failed${result.status > 0 ? ` with SIP ${result.status}` : ''}`;
       }
       this.log.info({ reason: why }, 'attended transfer: falling back to a bridge');
-      this.setTransfer(target, 'fallback', status, `${why}; bridging`);
+      this.setTransfer(target, 'fallback', status > 0 ? status : undefined, `${why}; bridging`);
     }
 
+    if (this.ending || this.host === undefined) return { ok: false, status: 0, final: 'failure' };
+    if (ended(consult) || consult.host === undefined) return this.transferFailed(target, 'the transfer target hung up before the transfer completed', 0);
     handedOff = true;
     const bridge = new Bridge(this.enterBridge(), consult.enterBridge(), this.log);
     this.bridge = bridge;
@@ -828,11 +814,7 @@ export class Call {
    * neither hears the other leg nor speaks over it) and the bridge wires frames and DTMF.
    */
   private enterBridge(): BridgeLeg {
-    const media = this.requireMedia();
-    media.setPlayoutSource(null);
-    const bot = this.bot;
-    this.bot = undefined;
-    bot?.close().catch((err: unknown) => this.log.warn({ err }, 'bot close failed on entering the bridge'));
+    const media = this.requireHost().detachForBridge();
     return { id: this.callId, media, ended: this.closed, hangup: () => this.hangup('peer-leg-ended') };
   }
 
@@ -983,14 +965,15 @@ export class Call {
   private onDigit(digit: string, source: 'rfc4733' | 'info'): void {
     this.log.info({ source, pii: { digit } }, 'dtmf');
     this.events.emit('dtmf', { callId: this.callId, digit, source });
-    this.bot?.onDtmf(digit);
+    // RFC 4733 digits reach the bot inside its media host; SIP INFO digits are handed over here.
+    if (source === 'info') this.host?.dtmfToBot(digit);
   }
 
   private onReinvite(offerSdp: string | undefined): string {
     const sdp = this.sdp;
-    const media = this.media;
-    if (sdp === undefined || media === undefined) throw new SdpError(488, 304, 'Media type not available');
-    const local = { address: this.deps.mediaAddress(this.sourceHost()), port: media.localPort, codecPreference: this.deps.config.rtp.codecPreference, rtcpMux: false };
+    const port = this.host?.localPort;
+    if (sdp === undefined || port === undefined) throw new SdpError(488, 304, 'Media type not available');
+    const local = { address: this.deps.mediaAddress(this.sourceHost()), port, codecPreference: this.deps.config.rtp.codecPreference, rtcpMux: false };
     if (offerSdp === undefined) return sdp.offer(local); // answer arrives in the ACK
     const answer = sdp.answer(offerSdp, local);
     this.applyMedia(answer.media);
@@ -1010,21 +993,21 @@ export class Call {
 
   private applyMedia(negotiated: NegotiatedMedia): void {
     const r = negotiated.remote;
-    const codec = codecFor(r.codec, r.payloadType);
     this.codecName = r.codec;
     // c=0.0.0.0 (RFC 2543 hold) or port 0: nowhere to send.
     const reachable = r.address !== '0.0.0.0' && r.address !== '::' && r.port !== 0;
-    const remote: MediaRemote = {
+    const remote: MediaRemoteSpec = {
       address: r.address,
       port: r.port,
       rtcpPort: r.rtcpPort,
       rtcpMux: r.rtcpMux,
-      codec,
+      codec: r.codec,
+      payloadType: r.payloadType,
       ...(r.dtmfPayloadType !== undefined ? { dtmfPayloadType: r.dtmfPayloadType } : {}),
       send: negotiated.send && reachable,
       receive: negotiated.receive,
     };
-    this.media?.setRemote(remote);
+    this.host?.setRemote(remote);
   }
 
   /** Inbound only: the INVITE is refused with a status that says why. */
@@ -1062,11 +1045,19 @@ export class Call {
     this.current = 'ended';
     this.endedAt = this.deps.clock.now();
     this.maxDurationTimer?.cancel();
-    const media = this.media;
-    media?.setPlayoutSource(null);
-    const results = await Promise.allSettled([this.bot?.close(), media?.close(), this.recorder?.close()]);
-    for (const r of results) if (r.status === 'rejected') this.log.error({ err: r.reason as unknown }, 'error while closing call resources');
-    if (media !== undefined) this.finalStats = media.stats;
+    const host = this.host;
+    if (host !== undefined) {
+      // The host closes bot, recorder and media session (ports back to the pool); never rejects.
+      try {
+        this.finalStats = await host.close();
+      } catch (err) {
+        this.log.error({ err }, 'error while closing call resources');
+      }
+      this.finalLocalPort = host.localPort;
+    }
+    // The manager keeps ended calls for inspection: keep their figures, not their buffers (the
+    // media session and bot hold ~25 KB each; 1,000 recent calls held 23 MB before this).
+    this.host = undefined;
     const durationMs = this.answeredAt === undefined ? 0 : this.endedAt - this.answeredAt;
     this.log.info({ cause, outcome: this.outcome, sipStatus: this.sipStatus, durationMs: Math.round(durationMs) }, 'call ended');
     this.events.emit('ended', { callId: this.callId, cause, outcome: this.outcome, ...(this.sipStatus !== undefined ? { sipStatus: this.sipStatus } : {}), durationMs });
@@ -1074,13 +1065,6 @@ export class Call {
     this.resolveClosed();
     return this.closed;
   }
-}
-
-function codecFor(name: 'PCMU' | 'PCMA', payloadType: number): PayloadCodec {
-  const base = g711Codec(name);
-  if (base.payloadType === payloadType) return base;
-  // A dynamic payload type for a static codec: same codec, the offerer's number on the wire.
-  return Object.create(base, { payloadType: { value: payloadType, enumerable: true } }) as PayloadCodec;
 }
 
 /** A Call-ID as a file name: anything outside [A-Za-z0-9._-] becomes '_'. */

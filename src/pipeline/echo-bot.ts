@@ -7,10 +7,12 @@ import { PLAYOUT_FRAME_SAMPLES, type PlayoutSource } from './playout.js';
 const SLOTS = 8;
 
 /**
- * The media loopback used by load tests: every caller frame comes back bit-exact, one tick
- * later. No VAD, no TTS. Frames are copied into preallocated slots, so nothing is allocated per
- * frame. A frame is handed out by the second pull() after it arrived: with the call layer's tick
- * order (deliver the received frame, then pull the one to send) that is exactly one 20 ms tick.
+ * The media loopback used by load tests: every caller frame comes back bit-exact in the same
+ * tick. No VAD, no TTS. Frames are copied into preallocated slots, so nothing is allocated per
+ * frame. The media session delivers the received frame, then pulls the one to send, in one 20 ms
+ * tick: the frame decoded this tick is the frame sent this tick, so the echo adds only the jitter
+ * buffer's delay (issue goal: RTP in → out ≤ 25 ms p50 on a clean stream). A frame not pulled in
+ * its own tick (a pull skipped, e.g. while a DTMF event plays) waits for the next pull.
  */
 export class EchoBot implements Bot, PlayoutSource {
   private readonly slots: Int16Array[] = [];
@@ -64,7 +66,7 @@ export class EchoBot implements Bot, PlayoutSource {
   pull(out: Int16Array): boolean {
     this.pulls++;
     if (this.count === 0) return false;
-    if (this.arrivedAtPull[this.head]! > this.pulls - 2) return false;
+    if (this.arrivedAtPull[this.head]! > this.pulls - 1) return false;
     out.set(this.slots[this.head]!);
     this.head = (this.head + 1) % SLOTS;
     this.count--;

@@ -66,6 +66,12 @@ export interface MediaSessionOptions {
   latchThreshold?: number;
   /** RTCP report interval (default 5000 ms, randomised ×0.5–1.5). */
   rtcpIntervalMs?: number;
+  /**
+   * Keep the stream continuous: send a silence frame on ticks with nothing to play (default
+   * false). Carriers and NATs that time out a call with no RTP never see a gap while the bot
+   * listens; the marker bit still marks the first packet of each talkspurt of real audio.
+   */
+  sendSilence?: boolean;
 }
 
 export interface MediaRemote {
@@ -490,6 +496,12 @@ export class MediaSession implements PacedTask {
       }
       this.nextMarker = false;
     } else {
+      if (canSend && this.options.sendSilence === true) {
+        pcm.fill(0);
+        this.codec.encode(pcm, this.txPayloads[this.txIndex]!);
+        this.writer.writeHeaderInPlace(buf, 0, this.codec.payloadType, false, this.currentTimestamp);
+        this.transmit(buf, RTP_HEADER_LENGTH + this.frameSamples, this.frameSamples);
+      }
       this.nextMarker = true;
     }
     this.fireMarks();

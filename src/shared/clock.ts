@@ -74,6 +74,13 @@ export class FakeClock implements Clock {
     return this.timers.filter((t) => !t.cancelled).length;
   }
 
+  /** The earliest pending deadline, or undefined when nothing is pending (tests sync on it). */
+  nextDeadline(): number | undefined {
+    let next: number | undefined;
+    for (const t of this.timers) if (!t.cancelled && (next === undefined || t.at < next)) next = t.at;
+    return next;
+  }
+
   /** Moves time forward by `ms`, firing every timer whose deadline falls inside, in order. */
   advance(ms: number): void {
     this.runUntil(this.current + ms);

@@ -87,6 +87,8 @@ export interface TrunklineConfig {
     readonly codecPreference: 'offerer' | readonly Codec[];
     readonly jitterMinMs: number;
     readonly jitterMaxMs: number;
+    /** Send silence frames while the bot has nothing to say, so the stream never stops (default true). */
+    readonly sendSilence: boolean;
   };
   readonly http: {
     readonly listen: HostPort;
@@ -162,6 +164,7 @@ export const DEFAULTS = {
     codecPreference: 'offerer',
     jitterMinMs: 20,
     jitterMaxMs: 200,
+    sendSilence: true,
   },
   http: { listen: { host: '127.0.0.1', port: 8080 } },
   bot: 'demo',
@@ -206,6 +209,11 @@ function int(key: string, v: unknown, min: number, max: number): number {
     throw new ConfigError(key, `an integer from ${min} to ${max}`, v);
   }
   return n;
+}
+
+function bool(key: string, v: unknown): boolean {
+  if (typeof v !== 'boolean') throw new ConfigError(key, 'true or false', v);
+  return v;
 }
 
 function oneOf<T extends string>(key: string, v: unknown, options: readonly T[]): T {
@@ -476,6 +484,7 @@ export function buildConfig(file: unknown, env: Readonly<Record<string, string |
       codecPreference: rtpF.codecPreference === undefined ? d.rtp.codecPreference : codecPreference('rtp.codecPreference', rtpF.codecPreference),
       jitterMinMs,
       jitterMaxMs,
+      sendSilence: rtpF.sendSilence === undefined ? d.rtp.sendSilence : bool('rtp.sendSilence', rtpF.sendSilence),
     },
     http: {
       listen: httpListen,

@@ -60,7 +60,7 @@ describe('blind transfer (REFER) via the API, SIPp as the caller', () => {
     const { id, path, sipp } = await callIn('uac-refer-accepted-notify-100-200-expect-bye.xml');
     const res = await api('POST', `${path}/transfer`, { target: '+15551112222' });
     expect(res.status, JSON.stringify(res.json)).toBe(202);
-    expect(res.json).toEqual({ id, transfer: { target: 'sip:+15551112222@127.0.0.1;user=phone', stage: 'requested' } });
+    expect(res.json).toEqual({ id, transfer: { target: 'sip:+15551112222@127.0.0.1;user=phone', mode: 'blind', stage: 'requested', consultCallId: null } });
 
     const r = await sipp;
     expect(r.exitCode, describeSipp(r)).toBe(0);
@@ -97,11 +97,20 @@ describe('blind transfer (REFER) via the API, SIPp as the caller', () => {
     expect(r.stats?.successful, describeSipp(r)).toBe(1);
   });
 
-  it('mode attended: 501; two transfers at once: 409 TRANSFER_IN_PROGRESS', async () => {
+  it('attended/bridge without an outbound trunk: 400 TRUNK_UNKNOWN; trunk or summary with blind, or a bad mode: 400; two transfers at once: 409 TRANSFER_IN_PROGRESS', async () => {
     const { path, sipp } = await callIn('uac-refer-notify-486-expect-call-kept.xml');
-    const attended = await api('POST', `${path}/transfer`, { target: 'sip:op@127.0.0.1', mode: 'attended' });
-    expect(attended.status).toBe(501);
-    expect((attended.json as { error: { code: string } }).error.code).toBe('TRANSFER_MODE_UNSUPPORTED');
+    for (const mode of ['attended', 'bridge']) {
+      const res = await api('POST', `${path}/transfer`, { target: 'sip:op@127.0.0.1', mode });
+      expect(res.status, JSON.stringify(res.json)).toBe(400);
+      expect((res.json as { error: { code: string } }).error.code).toBe('TRUNK_UNKNOWN');
+    }
+    for (const body of [{ target: '+15551112222', summary: 'hi' }, { target: '+15551112222', mode: 'blind', trunk: 'x' }, { target: '+15551112222', mode: 'warm' }, { target: '+15551112222', mode: 'attended', summary: '' }]) {
+      const res = await api('POST', `${path}/transfer`, body);
+      expect(res.status, JSON.stringify(body)).toBe(400);
+      expect((res.json as { error: { code: string } }).error.code).toBe('API_VALIDATION');
+    }
+    // Nothing of the refused requests started a transfer.
+    expect(((await api('GET', path)).json as CallJson).transfer).toBeNull();
     // Two transfers asked at once (in process, before SIPp can answer the first REFER over UDP):
     // one starts, the other gets 409 TRANSFER_IN_PROGRESS. Then the scenario runs on: 486, our hangup.
     const app = ts.server.api?.app;

@@ -48,6 +48,14 @@ describe('WebhookSender', () => {
 
   /** Lets real I/O (the loopback HTTP exchange) happen between fake-clock steps. */
   const io = (): Promise<void> => new Promise((r) => setTimeout(r, 30));
+  /** Waits (real time, bounded) until `cond` holds: the loopback exchange may be slow on a loaded machine. */
+  const until = async (cond: () => boolean, ms = 10_000): Promise<void> => {
+    const end = Date.now() + ms;
+    while (!cond()) {
+      if (Date.now() > end) throw new Error('condition not reached in time');
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  };
 
   it('posts signed JSON the receiver accepts; a tampered delivery is rejected', async () => {
     receiver = await startWebhookReceiver(SECRET);
@@ -74,13 +82,14 @@ describe('WebhookSender', () => {
     const results: string[] = [];
     sender = new WebhookSender({ secret: SECRET, clock, logger: silentLogger(), onResult: (r, n) => results.push(`${r}:${n}`) });
     const done = sender.send(receiver.url, sender.event('call.ended', 'c2', 1, {}));
-    await io();
+    // The sender has seen the 503 once its backoff timer (now + 500 ms) is the next deadline.
+    await until(() => receiver!.deliveries.length === 1 && clock.nextDeadline() === clock.now() + 500);
     expect(receiver.deliveries.map((d) => d.status)).toEqual([503]);
     clock.advance(499);
     await io();
     expect(receiver.deliveries).toHaveLength(1); // not before the backoff
     clock.advance(1);
-    await io();
+    await until(() => receiver!.deliveries.length === 2 && clock.nextDeadline() === clock.now() + 1000);
     expect(receiver.deliveries.map((d) => d.status)).toEqual([503, 503]);
     clock.advance(999);
     await io();
@@ -98,9 +107,10 @@ describe('WebhookSender', () => {
     const results: string[] = [];
     sender = new WebhookSender({ secret: SECRET, clock, logger: silentLogger(), maxAttempts: 3, backoffMs: 100, onResult: (r) => results.push(r) });
     const done = sender.send(receiver.url, sender.event('call.ended', 'c3', 1, {}));
-    for (let i = 0; i < 4; i++) {
-      await io();
-      clock.advance(1000);
+    for (let attempt = 1; attempt < 3; attempt++) {
+      const backoff = 100 * 2 ** (attempt - 1);
+      await until(() => receiver!.deliveries.length === attempt && clock.nextDeadline() === clock.now() + backoff);
+      clock.advance(backoff);
     }
     await done;
     expect(receiver.deliveries).toHaveLength(3);
@@ -147,7 +157,7 @@ describe('WebhookSender', () => {
     sender = new WebhookSender({ secret: SECRET, clock, logger: silentLogger(), backoffMs: 50 });
     const a = sender.send(receiver.url, sender.event('call.ringing', 'c6', 1, {}));
     const b = sender.send(receiver.url, sender.event('call.answered', 'c6', 2, {}));
-    await io();
+    await until(() => receiver!.deliveries.length === 1 && clock.nextDeadline() === clock.now() + 50);
     clock.advance(50);
     await Promise.all([a, b]);
     expect(receiver.events.map((e) => e.type)).toEqual(['call.ringing', 'call.answered']);
@@ -159,7 +169,7 @@ describe('WebhookSender', () => {
     const clock = new FakeClock();
     sender = new WebhookSender({ secret: SECRET, clock, logger: silentLogger() });
     const done = sender.send(receiver.url, sender.event('call.ended', 'c7', 1, {}));
-    await io();
+    await until(() => receiver!.deliveries.length === 1);
     sender.close();
     await done;
     await sender.idle();

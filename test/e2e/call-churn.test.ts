@@ -15,6 +15,7 @@ import { describeSipp, freePort, startSipp } from '../helpers/sipp.js';
 import { startTestServer, waitFor, type TestServer } from '../helpers/server.js';
 
 const CALLS = 2000;
+const WARM_UP = 1100;
 
 /** A real GC even without --expose-gc (vitest's workers do not pass it). */
 function collectGarbage(): void {
@@ -73,7 +74,7 @@ describe.sequential('2,000 short calls leave nothing behind', () => {
   let t: TestServer;
 
   beforeAll(async () => {
-    t = await startTestServer({ captureLogs: 'info', bot: 'echo', rtpPairs: 400, file: { sip: { t1: 50, t4: 100, rateLimit: { perSecond: 5000, burst: 5000 } }, rtp: { quarantineMs: 500 } } });
+    t = await startTestServer({ captureLogs: 'warn', bot: 'echo', rtpPairs: 400, file: { sip: { t1: 50, t4: 100, rateLimit: { perSecond: 5000, burst: 5000 } }, rtp: { quarantineMs: 500 } } });
   });
 
   afterAll(async () => {
@@ -81,8 +82,9 @@ describe.sequential('2,000 short calls leave nothing behind', () => {
   });
 
   it('ports, calls, dialogs, transactions and timers drain to zero; heap stays near baseline', async () => {
-    // Warm-up: JIT, pools and caches reach their steady size before the baseline is taken.
-    await runCalls(t, 200, 200);
+    // Warm-up: JIT, pools and caches reach their steady size before the baseline is taken,
+    // including the call manager's list of recently ended calls (the last 1,000, for the API).
+    await runCalls(t, WARM_UP, 200);
     expect(await drained(t), leftovers(t)).toBe(true);
     collectGarbage();
     const heapBefore = process.memoryUsage().heapUsed;
@@ -97,12 +99,13 @@ describe.sequential('2,000 short calls leave nothing behind', () => {
     expect(t.server.calls.total - totalBefore).toBe(CALLS);
     expect(await drained(t), leftovers(t)).toBe(true);
     expect(t.server.pool.available).toBe(capacity);
-    // Only the pacer's own wake-up (if any) and the test harness's remain: no per-call timer.
-    expect(timerCount()).toBeLessThanOrEqual(timersBefore + 2);
+    // No per-call timer outlives its call (the pacer stops its own when it has no session).
+    expect(timerCount()).toBeLessThanOrEqual(timersBefore);
     collectGarbage();
     const heapGrowthMb = (process.memoryUsage().heapUsed - heapBefore) / 2 ** 20;
-    expect(heapGrowthMb, `heap grew ${heapGrowthMb.toFixed(1)} MB over ${CALLS} calls in ${elapsedMs} ms`).toBeLessThan(30);
-    // Per call: 30 MB / 2,000 is 15 KB, already generous; the real figure is printed on failure.
-    expect(heapGrowthMb / CALLS).toBeLessThan(0.015);
+    if (process.env.E2E_REPORT !== undefined) console.info({ calls: CALLS, elapsedMs, heapGrowthMb, timersBefore, timersAfter: timerCount() });
+    // With the recent-calls list already full, 2,000 more calls must leave the heap where it was:
+    // 5 MB is 2.6 KB per call, far below what one leaked call (media buffers, dialog) holds.
+    expect(heapGrowthMb, `heap grew ${heapGrowthMb.toFixed(1)} MB over ${CALLS} calls in ${elapsedMs} ms`).toBeLessThan(5);
   }, 90_000);
 });

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeSipp, freePort, startSipp } from '../helpers/sipp.js';
 import { startTestServer, waitFor, type TestServer } from '../helpers/server.js';
 import { mediaWorkdir, type MediaWorkdir } from './media-assets.js';
-import { alignEcho, arrivalGaps, captureRtp, decodeG711, mean, payloadStream, percentile, rmsDbfs, type CapturedRtp } from './rtp-capture.js';
+import { alignEcho, arrivalGaps, captureRtp, decodeG711, mean, payloadStream, percentile, rmsDbfs, stopAllCaptures, type CapturedRtp } from './rtp-capture.js';
 
 function split(packets: readonly CapturedRtp[], range: { min: number; max: number }): { sent: CapturedRtp[]; returned: CapturedRtp[] } {
   const inRange = (p: number): boolean => p >= range.min && p <= range.max;
@@ -30,6 +30,7 @@ describe.sequential('SIPp audio through the echo bot comes back (measured on the
   });
 
   afterAll(async () => {
+    stopAllCaptures();
     await t?.stop();
     work?.close();
   });

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DTMF, FuzzFailure, RTCP, RTP, SDP, SIP_MESSAGE, SIP_STREAM, mutate, type FuzzTarget } from './targets.js';
+import { ALL_TARGETS, FuzzFailure, mutate, type FuzzTarget } from './targets.js';
 import { SipParseError, parseMessage } from '../../src/sip/message/index.js';
 
 /**
@@ -19,7 +19,8 @@ function run<T>(target: FuzzTarget<T>): void {
 }
 
 describe('fuzz (short run): hostile input only ever fails in its typed way', () => {
-  for (const target of [SIP_MESSAGE, SIP_STREAM, SDP, RTP, RTCP, DTMF]) {
+  expect(ALL_TARGETS.map((t) => t.name.split(' ')[0])).toEqual(['sip-message', 'sip-stream', 'sdp', 'rtp', 'rtcp', 'dtmf']);
+  for (const target of ALL_TARGETS) {
     it(target.name, () => {
       run(target);
     });

@@ -16,8 +16,12 @@ export interface TestServerOptions {
   /** Merged into the config file object (sip, rtp, calls ...); `rtp.ports` is set by the helper. */
   file?: Record<string, unknown>;
   /** Keep every log record (JSON objects) in `logs`, at this level. Default: no logs. */
-  captureLogs?: 'info' | 'debug';
+  captureLogs?: 'warn' | 'info' | 'debug';
   warmTimeoutMs?: number;
+  /** Media worker threads (startTrunkline's `workers`); default 0: media in the test's thread. */
+  workers?: number;
+  /** Media worker load report period (ms). */
+  workerReportMs?: number;
 }
 
 export interface TestServer {
@@ -38,7 +42,7 @@ export function randomRtpRange(pairs: number): { min: number; max: number } {
   return { min, max: min + span - 1 };
 }
 
-function capturingLogger(level: 'info' | 'debug', sink: Record<string, unknown>[]): Logger {
+function capturingLogger(level: 'warn' | 'info' | 'debug', sink: Record<string, unknown>[]): Logger {
   const stream = new Writable({
     write(chunk: Buffer, _enc, done): void {
       for (const line of chunk.toString().split('\n')) {
@@ -75,7 +79,12 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   );
   const logs: Record<string, unknown>[] = [];
   const logger = options.captureLogs !== undefined ? capturingLogger(options.captureLogs, logs) : silentLogger();
-  const server = await startTrunkline(config, { logger, ...(options.warmTimeoutMs !== undefined ? { warmTimeoutMs: options.warmTimeoutMs } : {}) });
+  const server = await startTrunkline(config, {
+    logger,
+    ...(options.warmTimeoutMs !== undefined ? { warmTimeoutMs: options.warmTimeoutMs } : {}),
+    ...(options.workers !== undefined ? { workers: options.workers } : {}),
+    ...(options.workerReportMs !== undefined ? { workerReportMs: options.workerReportMs } : {}),
+  });
   return {
     server,
     target: `127.0.0.1:${server.sipPort}`,

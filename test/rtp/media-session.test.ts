@@ -189,6 +189,33 @@ describe('MediaSession over loopback', () => {
     expect(s.stats.dtmfSent).toBe(1);
   });
 
+  it('sendSilence keeps the stream continuous: silence frames between talkspurts, marker on real audio only', async () => {
+    const e = await env();
+    const s = await open(e, { sendSilence: true });
+    const peer = await rawPeer();
+    s.setRemote({ address: '127.0.0.1', port: peer.port, send: true, receive: true });
+    for (let k = 0; k < 2; k++) s.sendFrame(frame(256));
+    await e.run(5);
+    s.sendFrame(frame(512));
+    await e.run(3);
+    const p = peer.packets;
+    // One packet on every tick, audio or not; timestamps 160 apart throughout.
+    expect(p.length).toBeGreaterThanOrEqual(8);
+    const t0 = p[0]!.timestamp;
+    expect(p.map((x) => (x.timestamp - t0) >>> 0)).toEqual(p.map((_, i) => i * 160));
+    const kinds = peer.payloads.map((b) => (b.every((v) => v === 128) ? 'silence' : 'audio')); // linearCodec: 0 → 128
+    expect(kinds.slice(0, 6)).toEqual(['audio', 'audio', 'silence', 'silence', 'silence', 'silence']);
+    expect(kinds).toContain('audio');
+    const markers = p.map((x, i) => (x.marker ? kinds[i] : null)).filter((k) => k !== null);
+    expect(markers).toEqual(['audio', 'audio']); // first packet, and the talkspurt after the silence
+    // Without the option, idle ticks send nothing (the default for MediaSession itself).
+    const quiet = await open(e);
+    const peer2 = await rawPeer();
+    quiet.setRemote({ address: '127.0.0.1', port: peer2.port, send: true, receive: true });
+    await e.run(4);
+    expect(peer2.packets).toHaveLength(0);
+  });
+
   it('DTMF both ways: each press reported once', async () => {
     const e = await env();
     const a = await open(e);

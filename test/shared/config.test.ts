@@ -152,6 +152,12 @@ describe('config', () => {
     expect(errorOf(() => buildConfig({ calls: { recordDir: 5 } }, {})).message).toMatch(/^calls\.recordDir: expected a non-empty string/);
   });
 
+  it('rtp.sendSilence keeps the stream continuous by default and takes only a boolean', () => {
+    expect(buildConfig(undefined, {}).rtp.sendSilence).toBe(true);
+    expect(buildConfig({ rtp: { sendSilence: false } }, {}).rtp.sendSilence).toBe(false);
+    expect(errorOf(() => buildConfig({ rtp: { sendSilence: 'yes' } }, {})).message).toMatch(/^rtp\.sendSilence: expected true or false/);
+  });
+
   it('validates CIDRs', () => {
     expect(validCidr('10.0.0.0/8')).toBe(true);
     expect(validCidr('::1/128')).toBe(true);

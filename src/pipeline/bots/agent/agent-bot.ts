@@ -128,6 +128,11 @@ export class AgentBot extends PipelineBot {
     );
   }
 
+  onTransferFailed(reason: string, status?: number): void {
+    this.context.logger.info({ reason, status }, 'transfer failed; the agent carries on');
+    this.agent.onTransferFailed(reason, status);
+  }
+
   override async close(): Promise<void> {
     await super.close();
     if (this.servicesClosed) return;

@@ -163,6 +163,27 @@ export class AgentProcessor extends FrameProcessor {
     piece.turn.heard.push(piece.text);
   }
 
+  /**
+   * The transfer the model asked for did not happen and the caller is still on the line: the
+   * conversation resumes (the transfer no longer ends it), a system message tells the model why,
+   * and the model answers the caller.
+   */
+  onTransferFailed(reason: string, status?: number): void {
+    if (this.failing) return;
+    this.terminal = null;
+    this.abortReply();
+    const code = status !== undefined ? ` (SIP ${status})` : '';
+    this.messages.push({
+      role: 'system',
+      content: `The call transfer did not go through: ${reason}${code}. The caller is still on the line with you. Tell them briefly, then offer to help another way.`,
+    });
+    const generation = ++this.generation;
+    this.running = true;
+    void this.runReply(generation).finally(() => {
+      if (this.generation === generation) this.running = false;
+    });
+  }
+
   /** The STT lost the caller's words: ask again. */
   onTurnLost(): void {
     if (this.terminal !== null || this.failing) return;
