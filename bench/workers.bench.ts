@@ -303,6 +303,8 @@ async function step(bin: string, workers: number, n: number, seconds: number): P
         skippedTicks: skipped,
         workerLoopUse: `${Math.round(utilization * 100)}%`,
         serverCpuPercent: r1(((cpu.user + cpu.system) / 1000 / wallMs) * 100),
+        /** Server CPU per call per 20 ms tick (one packet in, one out, a frame each way): 20,000 / this = calls per core at 100 %. */
+        serverCpuUsPerCallTick: r1((cpu.user + cpu.system) / ((n * wallMs) / 20)),
         callerCpuPercent: r1((callerCpuMs / wallMs) * 100),
         lossPct: r1(lossPct),
         withinBudget: ok,
@@ -339,6 +341,7 @@ export async function run(): Promise<BenchSection> {
       held.push(`${workers} worker${workers > 1 ? 's' : ''}: ${best}`);
     }
     notes.push(`echo calls held with p99 send lateness ≤ ${P99_BUDGET_MS} ms and loss ≤ ${MAX_LOSS_PCT} % — ${held.join('; ')} (goal ≥ 2,500 on this 2-core machine)`);
+    notes.push('serverCpuUsPerCallTick: the per-call cost that bounds capacity — two cores at 100 % hold 40,000 / serverCpuUsPerCallTick calls, before the caller and anything else running on them');
     notes.push('opsPerSec = RTP packets echoed back to the caller per second (50 per call when nothing is lost)');
     notes.push('the caller is a C program on the same 2 cores (its CPU is shown); SIP is not in this bench (bench/call.bench.ts has calls set up over SIP)');
   } finally {

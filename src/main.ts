@@ -8,7 +8,7 @@
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { buildApiServer, type ApiServer } from './api/index.js';
-import { CallManager, CallRouter, LocalMediaHostFactory, WorkerPool, workerCount, type CallDeps } from './call/index.js';
+import { CallManager, CallRouter, LocalMediaHostFactory, WorkerPool, splitPortRange, workerCount, type CallDeps } from './call/index.js';
 import { createBot, isBotName, type Bot, type BotContext } from './pipeline/index.js';
 import { Pacer, PortPool } from './rtp/index.js';
 import { SipUserAgent, isWildcard, localAddressToward } from './sip/index.js';
@@ -76,7 +76,16 @@ export async function startTrunkline(config: TrunklineConfig, options: StartOpti
   const logger = options.logger ?? createLogger({ level: config.logLevel });
   const clock = options.clock ?? systemClock;
 
-  const pool = new PortPool({ min: config.rtp.portMin, max: config.rtp.portMax, quarantineMs: config.rtp.quarantineMs, clock, logger });
+  // Issue 4 "All cores": media sessions and their bots in worker threads, SIP and the API here;
+  // the main thread keeps a small slice of the RTP range for the calls it still runs itself.
+  const workers = workerCount(options.workers ?? 0);
+  let ports: ReturnType<typeof splitPortRange>;
+  try {
+    ports = splitPortRange(config.rtp.portMin, config.rtp.portMax, workers);
+  } catch {
+    throw new ConfigError('rtp.ports', `a range with more than ${workers} port pairs for ${workers} media workers (calls.workers)`, `${config.rtp.portMin}-${config.rtp.portMax}`);
+  }
+  const pool = new PortPool({ min: ports.main.min, max: ports.main.max, quarantineMs: config.rtp.quarantineMs, clock, logger });
   const pacer = new Pacer({ clock, logger });
   const ua = new SipUserAgent({ config, clock, logger });
 
@@ -95,8 +104,6 @@ export async function startTrunkline(config: TrunklineConfig, options: StartOpti
       return createBot(name, context, { agent: config.agent, bridge: config.bridge });
     },
   };
-  // Issue 4 "All cores": media sessions and their bots in worker threads, SIP and the API here.
-  const workers = workerCount(options.workers ?? 0);
   let mediaWorkers: WorkerPool | undefined;
   if (workers > 0) {
     mediaWorkers = new WorkerPool({
@@ -104,6 +111,7 @@ export async function startTrunkline(config: TrunklineConfig, options: StartOpti
       logger,
       clock,
       count: workers,
+      ports: ports.workers,
       local: new LocalMediaHostFactory(deps),
       ...(options.workerReportMs !== undefined ? { reportMs: options.workerReportMs } : {}),
     });
@@ -206,7 +214,17 @@ async function main(): Promise<void> {
   }
   const logger = createLogger({ level: config.logLevel });
   logger.info({ workers: workerCount(config.calls.workers), setting: config.calls.workers, cores: availableParallelism() }, 'media threads');
-  const server = await startTrunkline(config, { logger, workers: config.calls.workers });
+  let server: Trunkline;
+  try {
+    server = await startTrunkline(config, { logger, workers: config.calls.workers });
+  } catch (err) {
+    // A value valid on its own that does not fit the rest (an RTP range too small for the workers).
+    if (err instanceof ConfigError) {
+      process.stderr.write(`config error: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
   let signalled = false;
   const shutdown = (signal: string): void => {
     if (signalled) {

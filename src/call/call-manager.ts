@@ -30,6 +30,8 @@ export interface DialOptions {
 
 /** How long an ended call stays visible (GET /v1/calls/:id answers, control answers 409). */
 const RECENT_CALLS = 1000;
+/** How long shutdown waits for hung-up calls to release everything (ms). */
+const HANGUP_GRACE_MS = 3000;
 const DEFAULT_RING_TIMEOUT_SEC = 30;
 const NUMBER = /^\+?[0-9]{2,20}$/;
 const SIP_URI = /^sips?:[^\s<>"]+$/i;
@@ -197,7 +199,9 @@ export class CallManager {
   /**
    * Shutdown (SIGTERM): new calls get 503; calls in progress may finish for `timeoutMs`; the rest
    * get BYE with a Reason header (or CANCEL while dialing). Resolves when every call has released
-   * its resources.
+   * its resources, or after HANGUP_GRACE_MS more: a callee "MUST NOT send a BYE on a confirmed
+   * dialog until it has received an ACK for its 2xx" (RFC 3261 §15), and after an overload the
+   * ACK may never come (64*T1 = 32 s). Closing the user agent then ends those dialogs locally.
    */
   async drain(timeoutMs: number): Promise<void> {
     this.draining = true;
@@ -208,6 +212,10 @@ export class CallManager {
       await Promise.race([all, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
       clearTimeout(timer);
     }
-    await Promise.all(this.list().map((c) => c.hangup('shutdown', 503)));
+    const hangups = Promise.all(this.list().map((c) => c.hangup('shutdown', 503)));
+    let grace: NodeJS.Timeout | undefined;
+    await Promise.race([hangups, new Promise<void>((resolve) => (grace = setTimeout(resolve, HANGUP_GRACE_MS)))]);
+    clearTimeout(grace);
+    if (this.calls.size > 0) this.log.warn({ active: this.calls.size }, 'calls still ending after the hang-up grace (no ACK for our 2xx?): closing anyway');
   }
 }

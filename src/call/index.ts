@@ -16,6 +16,6 @@ export type { RouteInput } from './router.js';
 export { LocalMediaHost, LocalMediaHostFactory } from './local-media-host.js';
 export type { LocalMediaDeps } from './local-media-host.js';
 export type { MediaHost, MediaHostFactory, MediaHostInit, MediaRemoteSpec } from './media-host.js';
-export { WorkerPool, workerCount, portSlices } from './worker-pool.js';
+export { WorkerPool, workerCount, portSlices, splitPortRange } from './worker-pool.js';
 export type { WorkerPoolOptions, WorkerStatus } from './worker-pool.js';
 export type { WorkerLoad } from './media-worker-protocol.js';

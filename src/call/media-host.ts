@@ -74,8 +74,8 @@ export interface MediaHost {
   /** Tells the bot a transfer it asked for did not happen. */
   transferFailed(reason: string, status?: number): void;
   /**
-   * The media statistics: live in-thread; a snapshot for a worker host, refreshed in the
-   * background each time it is read (at most every `statsRefreshMs`) and final after close().
+   * The media statistics: live in-thread; for a worker host the worker's snapshot, sent with each
+   * load report (calls.workers: at most one report period old), final after close().
    */
   readonly stats: MediaSessionStats | undefined;
   /** The bot leaves the media path (it is closed) and the media is handed to a bridge. */

@@ -61,7 +61,9 @@ export type ToWorker =
   | { readonly t: 'crash' };
 
 export type FromWorker =
-  | { readonly t: 'opened'; readonly sid: number; readonly localPort: number }
+  /** The worker has loaded its code and listens: the pool's start() resolves on it. */
+  | { readonly t: 'ready' }
+  | { readonly t: 'opened'; readonly sid: number; readonly localPort: number; readonly stats: MediaSessionStats | undefined }
   | { readonly t: 'open-failed'; readonly sid: number; readonly error: SerializedError }
   | { readonly t: 'prepared'; readonly sid: number }
   | { readonly t: 'prepare-failed'; readonly sid: number; readonly error: SerializedError }
@@ -75,7 +77,11 @@ export type FromWorker =
   | { readonly t: 'bot-send-dtmf'; readonly sid: number; readonly digits: string }
   | { readonly t: 'stats'; readonly sid: number; readonly stats: MediaSessionStats | undefined }
   | { readonly t: 'closed'; readonly sid: number; readonly stats: MediaSessionStats | undefined }
-  | { readonly t: 'load'; readonly load: WorkerLoad };
+  | { readonly t: 'load'; readonly load: WorkerLoad }
+  /** With each load report: every session's statistics, so `Call.mediaStats` is at most one report old. */
+  | { readonly t: 'stats-batch'; readonly sids: readonly number[]; readonly stats: readonly MediaSessionStats[] }
+  /** One pino JSON record of the worker's, for the main thread's logger (one writer, one config). */
+  | { readonly t: 'log'; readonly line: string };
 
 /** What a worker reports every `reportMs`. */
 export interface WorkerLoad {

@@ -9,12 +9,16 @@
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import { createBot, isBotName, type Bot, type BotContext } from '../pipeline/index.js';
-import { Pacer, PortPool, type MediaSession } from '../rtp/index.js';
+import { Pacer, PortPool, type MediaSession, type MediaSessionStats } from '../rtp/index.js';
+import { pino } from 'pino';
 import { ConfigError, createLogger, systemClock, type Clock, type Logger, type TimerHandle } from '../shared/index.js';
 import { LocalMediaHost } from './local-media-host.js';
 import { serializeError, type FromWorker, type MediaWorkerData, type ToWorker } from './media-worker-protocol.js';
 
 /** The endpoint a worker talks through (parentPort, or one side of a MessageChannel in tests). */
+/** Slices the per-period statistics of all sessions are sent in. */
+const STATS_SLICES = 20;
+
 export interface WorkerEndpoint {
   postMessage(message: FromWorker): void;
   on(event: 'message', listener: (message: ToWorker) => void): void;
@@ -36,7 +40,7 @@ export interface MediaWorkerHandle {
 export function runMediaWorker(port: WorkerEndpoint, data: MediaWorkerData, options: MediaWorkerOptions = {}): MediaWorkerHandle {
   const { config } = data;
   const clock = options.clock ?? systemClock;
-  const logger = (options.logger ?? createLogger({ level: config.logLevel })).child({ worker: data.index });
+  const logger = options.logger ?? createLogger({ level: config.logLevel });
   const pool = new PortPool({ min: data.portMin, max: data.portMax, quarantineMs: config.rtp.quarantineMs, clock, logger });
   const pacer = new Pacer({ clock, logger });
   const build =
@@ -66,6 +70,29 @@ export function runMediaWorker(port: WorkerEndpoint, data: MediaWorkerData, opti
   };
   report = clock.setTimeout(sendLoad, data.reportMs);
 
+  // Every session's statistics reach the main thread once per report period, in small slices
+  // spread over the period: one batch of 1,000 sessions would hold this thread (and every call's
+  // next tick) for ~10 ms while it is built and cloned.
+  const sliceEvery = Math.max(10, Math.floor(data.reportMs / STATS_SLICES));
+  const statsQueue: number[] = [];
+  let statsTimer: TimerHandle | undefined;
+  const sendStatsSlice = (): void => {
+    if (statsQueue.length === 0) for (const sid of hosts.keys()) statsQueue.push(sid);
+    const take = Math.ceil(hosts.size / STATS_SLICES);
+    const sids: number[] = [];
+    const stats: MediaSessionStats[] = [];
+    for (let i = 0; i < take && statsQueue.length > 0; i++) {
+      const sid = statsQueue.pop()!;
+      const s = hosts.get(sid)?.stats;
+      if (s === undefined) continue;
+      sids.push(sid);
+      stats.push(s);
+    }
+    if (sids.length > 0) send({ t: 'stats-batch', sids, stats });
+    if (!closed) statsTimer = clock.setTimeout(sendStatsSlice, sliceEvery);
+  };
+  statsTimer = clock.setTimeout(sendStatsSlice, sliceEvery);
+
   const open = (msg: Extract<ToWorker, { t: 'open' }>): void => {
     const { sid } = msg;
     const log = logger.child({ callId: msg.callId });
@@ -94,7 +121,7 @@ export function runMediaWorker(port: WorkerEndpoint, data: MediaWorkerData, opti
     );
     hosts.set(sid, host);
     host.open().then(
-      (localPort) => send({ t: 'opened', sid, localPort }),
+      (localPort) => send({ t: 'opened', sid, localPort, stats: host.stats }),
       (err: unknown) => {
         hosts.delete(sid);
         void host.close();
@@ -193,6 +220,7 @@ export function runMediaWorker(port: WorkerEndpoint, data: MediaWorkerData, opti
       if (closed) return;
       closed = true;
       report?.cancel();
+      statsTimer?.cancel();
       await Promise.allSettled([...hosts.values()].map((h) => h.close()));
       hosts.clear();
       pacer.stop();
@@ -220,8 +248,18 @@ function isMediaWorkerData(value: unknown): value is MediaWorkerData & { kind: '
 if (!isMainThread && parentPort !== null && isMediaWorkerData(workerData)) {
   const data = workerData;
   const endpoint = parentPort;
-  const logger = createLogger({ level: data.config.logLevel });
+  // Records go to the main thread's logger (WorkerPool re-emits them): whatever it is configured
+  // to do — file, redaction, a test's capture — applies to the workers' records too.
+  const logger = pino(
+    { level: data.config.logLevel, base: { worker: data.index } },
+    {
+      write(line: string): void {
+        endpoint.postMessage({ t: 'log', line } satisfies FromWorker);
+      },
+    },
+  );
   const handle = runMediaWorker(endpoint, data, { logger });
+  endpoint.postMessage({ t: 'ready' } satisfies FromWorker);
   warmDemo(data, logger).catch((err: unknown) => logger.warn({ err }, 'demo prompts not warmed in media worker'));
   endpoint.once('close', () => void handle.close());
 }

@@ -12,8 +12,6 @@ export interface WorkerLink {
   release(sid: number): void;
 }
 
-/** How often a read of `stats` may ask the worker for a fresh snapshot (ms). */
-const STATS_REFRESH_MS = 500;
 const FRAME_MS = 20;
 const FRAME_SAMPLES = 160;
 /** Frames one pump tick may move (the bridge's relay holds 3). */
@@ -44,7 +42,6 @@ function deserializeError(e: SerializedError): Error {
 export class WorkerMediaHost implements MediaHost {
   private port: number | undefined;
   private snapshot: MediaSessionStats | undefined;
-  private lastStatsAsk = -Infinity;
   private opening: Pending<number> | undefined;
   private preparing: Pending<void> | undefined;
   private closing: Promise<MediaSessionStats | undefined> | undefined;
@@ -76,14 +73,8 @@ export class WorkerMediaHost implements MediaHost {
     return this.port;
   }
 
+  /** The worker's last snapshot: from 'opened', then with each load report, final after close. */
   get stats(): MediaSessionStats | undefined {
-    if (!this.done && this.failure === undefined && this.port !== undefined) {
-      const now = this.clock.now();
-      if (now - this.lastStatsAsk >= STATS_REFRESH_MS) {
-        this.lastStatsAsk = now;
-        this.link.post({ t: 'stats', sid: this.sid });
-      }
-    }
     return this.snapshot;
   }
 
@@ -92,7 +83,6 @@ export class WorkerMediaHost implements MediaHost {
     if (this.done || this.failure !== undefined) return Promise.resolve(this.snapshot);
     return new Promise((resolve) => {
       this.statsWaiters.push(resolve);
-      this.lastStatsAsk = this.clock.now();
       this.link.post({ t: 'stats', sid: this.sid });
     });
   }
@@ -225,6 +215,7 @@ export class WorkerMediaHost implements MediaHost {
     switch (msg.t) {
       case 'opened':
         this.port = msg.localPort;
+        this.snapshot = msg.stats;
         this.opening?.resolve(msg.localPort);
         this.opening = undefined;
         break;
@@ -271,7 +262,10 @@ export class WorkerMediaHost implements MediaHost {
         this.snapshot = msg.stats ?? this.snapshot;
         this.finish();
         break;
+      case 'ready':
       case 'load':
+      case 'stats-batch':
+      case 'log':
         break;
     }
   }

@@ -37,6 +37,8 @@ export interface WorkerPoolOptions {
   readonly local: MediaHostFactory;
   /** Load report period (ms). Default 1000. */
   readonly reportMs?: number;
+  /** The part of the RTP range the workers share (default all of config.rtp; see splitPortRange). */
+  readonly ports?: { readonly min: number; readonly max: number };
   /** Override the worker entry (tests, bench). */
   readonly entry?: URL;
 }
@@ -49,6 +51,7 @@ export interface WorkerStatus {
   readonly load: WorkerLoad | undefined;
   /** How many times this slot's worker was replaced after dying. */
   readonly restarts: number;
+  /** Running and ready for calls. */
   readonly alive: boolean;
 }
 
@@ -60,11 +63,37 @@ const RESPAWN_MS = 100;
 const RESPAWN_MAX_MS = 30_000;
 const STABLE_MS = 60_000;
 const WORKER_FAILED = 'media worker failed';
+/**
+ * A larger young generation than V8's default: every received datagram is a fresh Buffer (Node's
+ * dgram), so a worker with 1,000 calls allocates ~10 MB/s of short-lived objects; with the
+ * default semi-space its scavenges come often and, on a busy 2-core machine, some take 15–30 ms —
+ * a stall every call's next tick waits out (bench/workers.bench.ts: p99 lateness).
+ */
+const WORKER_HEAP = { maxYoungGenerationSizeMb: 96 } as const;
+/** A worker not ready after this long is stopped (and, after start-up, replaced). */
+const READY_TIMEOUT_MS = 30_000;
+/** pino's numeric levels. */
+const LEVELS: Partial<Record<number, 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal'>> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
 
 /** calls.workers as a number of threads: 'auto' = one per core (capped); 0 = media in the main thread. */
 export function workerCount(setting: number | 'auto', cores = availableParallelism()): number {
   if (setting === 'auto') return Math.max(1, Math.min(MAX_AUTO_WORKERS, cores));
   return setting;
+}
+
+/**
+ * With media workers the main thread still runs a few calls of its own (transfer consult legs,
+ * whose bot the call builds): it keeps the top 5 % of the RTP range (1–256 pairs), the workers
+ * share the rest, so no port is ever bound by two threads.
+ */
+export function splitPortRange(min: number, max: number, workers: number): { main: { min: number; max: number }; workers: { min: number; max: number } } {
+  const first = min % 2 === 0 ? min : min + 1;
+  const pairs = Math.floor((max - first + 1) / 2);
+  if (workers === 0) return { main: { min: first, max }, workers: { min: first, max: first - 1 } };
+  const reserve = Math.max(1, Math.min(256, Math.ceil(pairs * 0.05)));
+  if (pairs - reserve < workers) throw new RangeError(`RTP range ${min}-${max} has ${pairs} port pairs: too few for ${workers} media workers`);
+  const split = first + (pairs - reserve) * 2;
+  return { main: { min: split, max: split + reserve * 2 - 1 }, workers: { min: first, max: split - 1 } };
 }
 
 /** Contiguous slices of the RTP range, one per worker, each starting on an even port (RFC 3550 §11). */
@@ -115,6 +144,8 @@ interface Slot {
   readonly index: number;
   readonly ports: { min: number; max: number };
   worker: Worker | undefined;
+  /** The worker has loaded its code and listens. */
+  ready: boolean;
   readonly hosts: Map<number, WorkerMediaHost>;
   load: WorkerLoad | undefined;
   restarts: number;
@@ -136,9 +167,9 @@ export class WorkerPool implements MediaHostFactory {
     if (!Number.isInteger(options.count) || options.count < 1) throw new RangeError(`media workers: need at least 1, got ${options.count}`);
     this.log = options.logger.child({ component: 'media-workers' });
     this.reportMs = options.reportMs ?? DEFAULT_REPORT_MS;
-    const { rtp } = options.config;
-    portSlices(rtp.portMin, rtp.portMax, options.count).forEach((ports, index) => {
-      this.slots.push({ index, ports, worker: undefined, hosts: new Map(), load: undefined, restarts: 0, startedAt: 0, respawnMs: RESPAWN_MS, respawn: undefined });
+    const range = options.ports ?? { min: options.config.rtp.portMin, max: options.config.rtp.portMax };
+    portSlices(range.min, range.max, options.count).forEach((ports, index) => {
+      this.slots.push({ index, ports, worker: undefined, ready: false, hosts: new Map(), load: undefined, restarts: 0, startedAt: 0, respawnMs: RESPAWN_MS, respawn: undefined });
     });
   }
 
@@ -146,7 +177,7 @@ export class WorkerPool implements MediaHostFactory {
     return this.slots.length;
   }
 
-  /** Starts every worker; resolves once each is running its entry (online). */
+  /** Starts every worker; resolves once each has loaded its code and listens (ready). */
   async start(): Promise<void> {
     await Promise.all(this.slots.map((slot) => this.spawn(slot)));
   }
@@ -173,7 +204,7 @@ export class WorkerPool implements MediaHostFactory {
   }
 
   status(): WorkerStatus[] {
-    return this.slots.map((s) => ({ index: s.index, sessions: s.hosts.size, load: s.load, restarts: s.restarts, alive: s.worker !== undefined }));
+    return this.slots.map((s) => ({ index: s.index, sessions: s.hosts.size, load: s.load, restarts: s.restarts, alive: s.ready }));
   }
 
   /** The worst send lateness over the workers' last reports (for /metrics). */
@@ -210,6 +241,7 @@ export class WorkerPool implements MediaHostFactory {
           slot.respawn?.cancel();
           const worker = slot.worker;
           slot.worker = undefined;
+          slot.ready = false;
           for (const host of [...slot.hosts.values()]) host.fail('media workers closed');
           slot.hosts.clear();
           if (worker !== undefined) await worker.terminate();
@@ -220,12 +252,13 @@ export class WorkerPool implements MediaHostFactory {
   }
 
   private pick(): Slot {
+    // Ready workers first; one still loading (a replacement) only when no other is up.
     let best: Slot | undefined;
     for (const s of this.slots) {
-      if (s.worker === undefined) continue;
+      if (!s.ready) continue;
       if (best === undefined || s.hosts.size < best.hosts.size || (s.hosts.size === best.hosts.size && (s.load?.lateness.p99Ms ?? 0) < (best.load?.lateness.p99Ms ?? 0))) best = s;
     }
-    return best ?? this.slots[0]!;
+    return best ?? this.slots.find((s) => s.worker !== undefined) ?? this.slots[0]!;
   }
 
   private post(slot: Slot, message: ToWorker): void {
@@ -244,15 +277,17 @@ export class WorkerPool implements MediaHostFactory {
     const entry = this.options.entry ?? new URL('./media-worker.js', import.meta.url);
     let worker: Worker;
     if (entry.pathname.endsWith('.js') && existsSync(fileURLToPath(entry))) {
-      worker = new Worker(entry, { workerData: data });
+      worker = new Worker(entry, { workerData: data, resourceLimits: WORKER_HEAP });
     } else {
       const typescript = pathToFileURL(createRequire(import.meta.url).resolve('typescript')).href;
       const tsEntry = entry.pathname.endsWith('.ts') ? entry : new URL(entry.href.replace(/\.js$/, '.ts'));
       worker = new Worker(new URL(`data:text/javascript,${encodeURIComponent(TS_BOOT)}`), {
         workerData: { ...data, tsHooks: TS_HOOKS, typescript, tsEntry: tsEntry.href },
+        resourceLimits: WORKER_HEAP,
       });
     }
     slot.worker = worker;
+    slot.ready = false;
     slot.startedAt = this.options.clock.now();
     let lastError: unknown;
     worker.on('message', (msg: FromWorker) => this.onMessage(slot, msg));
@@ -264,18 +299,41 @@ export class WorkerPool implements MediaHostFactory {
       if (slot.worker !== worker) return; // terminated by close()
       this.onExit(slot, code, lastError);
     });
+    let readyTimer: TimerHandle | undefined;
     return new Promise<void>((resolve, reject) => {
-      worker.once('online', () => resolve());
+      // Ready, not just online: the worker's code is loaded (from sources that means transpiled,
+      // which takes a second or two of CPU) and it is listening.
+      worker.on('message', (msg: FromWorker) => {
+        if (msg.t === 'ready') {
+          slot.ready = slot.worker === worker;
+          resolve();
+        }
+      });
       worker.once('exit', (code) => reject(new Error(`media worker ${slot.index} exited with code ${code} while starting`)));
-    }).then(
-      () => undefined,
-      (err: unknown) => {
-        if (this.closing === undefined) throw err;
-      },
-    );
+      readyTimer = this.options.clock.setTimeout(() => {
+        reject(new Error(`media worker ${slot.index} not ready after ${READY_TIMEOUT_MS} ms`));
+        void worker.terminate();
+      }, READY_TIMEOUT_MS);
+    })
+      .finally(() => readyTimer?.cancel())
+      .then(
+        () => undefined,
+        (err: unknown) => {
+          if (this.closing === undefined) throw err;
+        },
+      );
   }
 
   private onMessage(slot: Slot, msg: FromWorker): void {
+    if (msg.t === 'log') {
+      this.relayLog(msg.line);
+      return;
+    }
+    if (msg.t === 'ready') return;
+    if (msg.t === 'stats-batch') {
+      for (let i = 0; i < msg.sids.length; i++) slot.hosts.get(msg.sids[i]!)?.handle({ t: 'stats', sid: msg.sids[i]!, stats: msg.stats[i] });
+      return;
+    }
     if (msg.t === 'load') {
       slot.load = msg.load;
       for (const h of this.loadHandlers) {
@@ -290,8 +348,23 @@ export class WorkerPool implements MediaHostFactory {
     slot.hosts.get(msg.sid)?.handle(msg);
   }
 
+  /** A worker's pino record, re-emitted on the main logger at its level (time and pid are the main's). */
+  private relayLog(line: string): void {
+    let record: Record<string, unknown>;
+    try {
+      record = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      return;
+    }
+    const { level, msg, time: _time, pid: _pid, hostname: _hostname, ...fields } = record;
+    const name = typeof level === 'number' ? LEVELS[level] : undefined;
+    if (name === undefined) return;
+    this.options.logger[name](fields, typeof msg === 'string' ? msg : '');
+  }
+
   private onExit(slot: Slot, code: number, err: unknown): void {
     slot.worker = undefined;
+    slot.ready = false;
     slot.load = undefined;
     const hosts = [...slot.hosts.values()];
     slot.hosts.clear();

@@ -154,7 +154,7 @@ export const DEFAULTS = {
     sessionExpires: 1800,
     minSessionExpires: 90,
     tcpIdleTimeoutMs: 120_000,
-    rateLimit: { perSecond: 500, burst: 1000 },
+    rateLimit: { perSecond: 2000, burst: 4000 },
   },
   rtp: {
     portMin: 10000,

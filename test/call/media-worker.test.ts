@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { FromWorker, ToWorker } from '../../src/call/media-worker-protocol.js';
 import { runMediaWorker, type MediaWorkerHandle } from '../../src/call/media-worker.js';
 import { WorkerMediaHost, type WorkerLink } from '../../src/call/worker-media-host.js';
-import { portSlices, workerCount } from '../../src/call/worker-pool.js';
+import { portSlices, splitPortRange, workerCount } from '../../src/call/worker-pool.js';
 import type { MediaHostInit } from '../../src/call/media-host.js';
 import { g711Codec } from '../../src/codec/index.js';
 import type { Bot, BotContext, BotEvent } from '../../src/pipeline/index.js';
@@ -37,6 +37,19 @@ describe('workerCount and portSlices', () => {
       expect((s.max - s.min + 1) % 2).toBe(0);
     }
     expect(() => portSlices(40000, 40003, 3)).toThrow(RangeError);
+  });
+
+  it('keeps a small top slice of the RTP range for the main thread’s own calls, disjoint from the workers’', () => {
+    // 5,000 pairs: 5 % = 250 for the main thread.
+    expect(splitPortRange(10000, 20000, 2)).toEqual({ main: { min: 19500, max: 19999 }, workers: { min: 10000, max: 19499 } });
+    // 300 pairs: 15.
+    expect(splitPortRange(40000, 40599, 2).main).toEqual({ min: 40570, max: 40599 });
+    // At most 256 pairs, at least 1.
+    expect(splitPortRange(2000, 61999, 2).main).toEqual({ min: 61488, max: 61999 });
+    expect(splitPortRange(40000, 40007, 2).main).toEqual({ min: 40006, max: 40007 });
+    // No workers: the main thread has it all.
+    expect(splitPortRange(10000, 20000, 0).main).toEqual({ min: 10000, max: 20000 });
+    expect(() => splitPortRange(40000, 40003, 2)).toThrow(RangeError);
   });
 });
 
@@ -153,6 +166,11 @@ describe('runMediaWorker (the worker side, in this thread)', () => {
     const load = await w.next('load');
     expect(load.load.sessions).toBe(1);
     expect(load.load.lateness.count).toBeGreaterThan(0);
+    // Every session's statistics ride along with each load report.
+    let batch = await w.next('stats-batch');
+    while (batch.stats[0]?.packetsReceived !== 25) batch = await w.next('stats-batch'); // older batches first
+    expect(batch.sids).toEqual([1]);
+    expect(batch.stats[0]?.packetsReceived).toBe(25);
 
     w.send({ t: 'close', sid: 1 });
     const closed = await w.next('closed', 1);
@@ -268,7 +286,7 @@ describe('WorkerMediaHost (the main-thread proxy)', () => {
     const f = fakeHost();
     const opening = f.host.open();
     expect(f.posted[0]).toMatchObject({ t: 'open', sid: 3, callId: 'c', botName: 'echo', metadata: { to: '200' } });
-    f.host.handle({ t: 'opened', sid: 3, localPort: 40_002 });
+    f.host.handle({ t: 'opened', sid: 3, localPort: 40_002, stats: undefined });
     expect(await opening).toBe(40_002);
     expect(f.host.localPort).toBe(40_002);
     f.host.handle({ t: 'dtmf', sid: 3, digit: '#', durationMs: 100 });
@@ -309,7 +327,7 @@ describe('WorkerMediaHost (the main-thread proxy)', () => {
     };
     const host = new WorkerMediaHost(link, 9, init, clock);
     const opening = host.open();
-    host.handle({ t: 'opened', sid: 9, localPort: 40_010 });
+    host.handle({ t: 'opened', sid: 9, localPort: 40_010, stats: undefined });
     await opening;
     const media = host.detachForBridge();
     expect(posted.at(-1)).toEqual({ t: 'bridge', sid: 9 });
@@ -346,7 +364,7 @@ describe('WorkerMediaHost (the main-thread proxy)', () => {
   it('a worker dying during the call reports onFailed once; close() then resolves at once and nothing more is posted', async () => {
     const f = fakeHost();
     const opening = f.host.open();
-    f.host.handle({ t: 'opened', sid: 3, localPort: 40_002 });
+    f.host.handle({ t: 'opened', sid: 3, localPort: 40_002, stats: undefined });
     await opening;
     f.host.fail('media worker failed');
     f.host.fail('media worker failed');

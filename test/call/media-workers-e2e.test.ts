@@ -82,7 +82,9 @@ describe.sequential('media worker threads (2 workers)', () => {
     expect(await waitFor(() => pool!.status().every((s) => s.load !== undefined), 2000)).toBe(true);
     const busy = loads.filter((l) => l.sessions === 1);
     expect(busy.length, 'load reports while the call was up').toBeGreaterThan(0);
-    expect(busy.every((l) => l.lateness.count > 0), 'each covers the 20 ms ticks that paced it').toBe(true);
+    // A report covers one 200 ms period: about 10 ticks of the one call, never the whole history.
+    expect(busy.some((l) => l.lateness.count >= 8), 'the ticks that paced the call').toBe(true);
+    expect(Math.max(...busy.map((l) => l.lateness.count)), 'per period, not cumulative').toBeLessThanOrEqual(15);
   }, 30_000);
 
   it('a bridge between calls on the two workers relays audio both ways through the main thread', async () => {
@@ -127,7 +129,7 @@ describe.sequential('media worker threads (2 workers)', () => {
       const talk = async (from: number, byte: number): Promise<void> => {
         const payload = new Uint8Array(160).fill(byte);
         for (let i = 0; i < 25; i++) {
-          peers[from]!.socket.send(rtpPacket(i, 160 * i, 0x500 + from, payload), ports[from]!, '127.0.0.1');
+          peers[from]!.socket.send(rtpPacket(i, 160 * i, 0x500 + from, payload), ports[from], '127.0.0.1');
           await new Promise((r) => setTimeout(r, 20));
         }
       };

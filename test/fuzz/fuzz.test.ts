@@ -19,7 +19,9 @@ function run<T>(target: FuzzTarget<T>): void {
 }
 
 describe('fuzz (short run): hostile input only ever fails in its typed way', () => {
-  expect(ALL_TARGETS.map((t) => t.name.split(' ')[0])).toEqual(['sip-message', 'sip-stream', 'sdp', 'rtp', 'rtcp', 'dtmf']);
+  it('covers the SIP parser and framer, SDP, RTP, RTCP and DTMF', () => {
+    expect(ALL_TARGETS.map((t) => t.name.split(' ')[0])).toEqual(['sip-message', 'sip-stream', 'sdp', 'rtp', 'rtcp', 'dtmf']);
+  });
   for (const target of ALL_TARGETS) {
     it(target.name, () => {
       run(target);

@@ -18,7 +18,10 @@ export interface TestServerOptions {
   /** Keep every log record (JSON objects) in `logs`, at this level. Default: no logs. */
   captureLogs?: 'warn' | 'info' | 'debug';
   warmTimeoutMs?: number;
-  /** Media worker threads (startTrunkline's `workers`); default 0: media in the test's thread. */
+  /**
+   * Media worker threads (startTrunkline's `workers`). Default 0, media in the test's thread —
+   * or env TRUNKLINE_TEST_WORKERS, to run a suite with its calls' media in worker threads.
+   */
   workers?: number;
   /** Media worker load report period (ms). */
   workerReportMs?: number;
@@ -82,7 +85,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const server = await startTrunkline(config, {
     logger,
     ...(options.warmTimeoutMs !== undefined ? { warmTimeoutMs: options.warmTimeoutMs } : {}),
-    ...(options.workers !== undefined ? { workers: options.workers } : {}),
+    workers: options.workers ?? Number(process.env.TRUNKLINE_TEST_WORKERS ?? 0),
     ...(options.workerReportMs !== undefined ? { workerReportMs: options.workerReportMs } : {}),
   });
   return {

@@ -103,8 +103,8 @@ describe('config', () => {
     expect(c.trunks.outbound[0]?.referUriScheme).toBe('sip');
   });
 
-  it('sip.rateLimit: per-source bucket, default 500/s burst 1000; 0 turns it off; bad values name the key', () => {
-    expect(buildConfig(undefined, {}).sip.rateLimit).toEqual({ perSecond: 500, burst: 1000 });
+  it('sip.rateLimit: per-source bucket, default 2000/s burst 4000 (a carrier sends every call from a few addresses); 0 turns it off; bad values name the key', () => {
+    expect(buildConfig(undefined, {}).sip.rateLimit).toEqual({ perSecond: 2000, burst: 4000 });
     expect(buildConfig({ sip: { rateLimit: { perSecond: 50 } } }, {}).sip.rateLimit).toEqual({ perSecond: 50, burst: 100 });
     expect(buildConfig({ sip: { rateLimit: { perSecond: 0 } } }, {}).sip.rateLimit.perSecond).toBe(0);
     expect(buildConfig({ sip: { rateLimit: { perSecond: 10, burst: 5 } } }, {}).sip.rateLimit).toEqual({ perSecond: 10, burst: 5 });

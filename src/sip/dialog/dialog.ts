@@ -164,7 +164,8 @@ export class SipDialog implements Dialog {
   private offerOutstanding = false;
   /** The ACK we sent for the last 2xx to our INVITE, re-sent on retransmitted 2xx (§13.2.2.4). */
   private lastAck: { cseq: number; ack: SipRequest; destination: SipEndpoint } | undefined;
-  private byeAfterAck: { reason: string | undefined; resolve: () => void } | undefined;
+  /** A BYE waiting for the ACK of our 2xx (§15); every bye() call meanwhile shares its promise. */
+  private byeAfterAck: { reason: string | undefined; promise: Promise<void>; resolve: () => void } | undefined;
   /** The ACK for the 2xx of the dialog-creating INVITE arrived (UAS). */
   private initialAckSeen = false;
   private readonly sessionTimer: SessionTimer;
@@ -234,31 +235,31 @@ export class SipDialog implements Dialog {
   }
 
   onBye(h: (req: SipRequest) => void): void {
-    this.byeHandlers.add(h);
+    if (this.current !== 'terminated') this.byeHandlers.add(h);
   }
   onReinvite(h: (offerSdp: string | undefined) => string): void {
-    this.reinviteHandler = h;
+    if (this.current !== 'terminated') this.reinviteHandler = h;
   }
   onAck(h: (sdp: string | undefined) => void): void {
-    this.ackHandlers.add(h);
+    if (this.current !== 'terminated') this.ackHandlers.add(h);
   }
   onRemoteSdp(h: (sdp: string) => void): void {
-    this.remoteSdpHandlers.add(h);
+    if (this.current !== 'terminated') this.remoteSdpHandlers.add(h);
   }
   onInfo(h: (req: SipRequest) => void): void {
-    this.infoHandlers.add(h);
+    if (this.current !== 'terminated') this.infoHandlers.add(h);
   }
   onDtmf(h: (dtmf: DtmfDigit) => void): void {
-    this.dtmfHandlers.add(h);
+    if (this.current !== 'terminated') this.dtmfHandlers.add(h);
   }
   onRefer(h: (refer: SipRequest, progress: ReferProgress) => ReferDecision): void {
-    this.referHandler = h;
+    if (this.current !== 'terminated') this.referHandler = h;
   }
   onNotify(h: (req: SipRequest) => void): void {
-    this.notifyHandlers.add(h);
+    if (this.current !== 'terminated') this.notifyHandlers.add(h);
   }
   onTerminated(h: (cause: TerminationCause) => void): void {
-    this.terminatedHandlers.add(h);
+    if (this.current !== 'terminated') this.terminatedHandlers.add(h);
   }
 
   // ---- state ---------------------------------------------------------------------------
@@ -294,6 +295,24 @@ export class SipDialog implements Dialog {
     this.ctx.forget(this.id);
     this.ctx.logger.debug({ callId: this.callId, cause }, 'dialog terminated');
     this.terminatedHandlers.emit(cause);
+    this.releaseHandlers();
+  }
+
+  /**
+   * A terminated dialog raises no more events, so it lets go of its listeners: the application
+   * call behind them can be collected even while something (a transaction absorbing
+   * retransmissions, the API's list of recent calls) still holds the dialog.
+   */
+  private releaseHandlers(): void {
+    this.byeHandlers.clear();
+    this.ackHandlers.clear();
+    this.remoteSdpHandlers.clear();
+    this.infoHandlers.clear();
+    this.dtmfHandlers.clear();
+    this.notifyHandlers.clear();
+    this.terminatedHandlers.clear();
+    this.reinviteHandler = undefined;
+    this.referHandler = undefined;
   }
 
   /** Starts the RFC 4028 timer (from the negotiation of the dialog-creating INVITE). */
@@ -395,8 +414,10 @@ export class SipDialog implements Dialog {
   }
 
   private receiveBye(tx: ServerTransaction): void {
-    tx.respond(this.respond(tx.request, 200));
-    this.byeHandlers.emit(tx.request);
+    // Read before responding: once final, the transaction keeps only the request's key fields.
+    const req = tx.request;
+    tx.respond(this.respond(req, 200));
+    this.byeHandlers.emit(req);
     this.terminate('remote-bye');
   }
 
@@ -496,6 +517,8 @@ export class SipDialog implements Dialog {
     const pending = this.pendingAck;
     const seq = parseCSeq(ack.headers.get('cseq') ?? '').seq;
     if (pending?.cseq !== seq || !pending.ack()) return; // retransmitted or stray ACK: absorbed
+    // §13.3.1.4: "Response retransmissions cease when an ACK request for the response is received": the 2xx (with our SDP) is no longer needed.
+    this.pendingAck = undefined;
     this.confirm();
     this.initialAckSeen = true;
     let sdp: string | undefined;
@@ -673,9 +696,13 @@ export class SipDialog implements Dialog {
   bye(reason?: string): Promise<void> {
     if (this.current === 'terminated') return Promise.resolve();
     if (this.role === 'uas' && !this.initialAckSeen && this.pendingAck?.state === 'waiting') {
-      return new Promise((resolve) => {
-        this.byeAfterAck = { reason, resolve };
-      });
+      // A second hang-up (shutdown drain after an RTP timeout, say) joins the first: replacing
+      // it would leave the first caller's promise unresolved forever.
+      if (this.byeAfterAck !== undefined) return this.byeAfterAck.promise;
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.byeAfterAck = { reason, promise, resolve };
+      return promise;
     }
     return this.sendByeAndTerminate('bye', reason);
   }

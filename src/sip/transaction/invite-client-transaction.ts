@@ -1,7 +1,7 @@
 import { createHeaders, createRequest } from '../message/index.js';
 import type { SipRequest, SipResponse } from '../message/index.js';
 import type { SipEndpoint } from '../transport/index.js';
-import { isReliable, safeCall, type TransactionContext } from './transaction-context.js';
+import { NO_HANDLERS, isReliable, safeCall, type TransactionContext } from './transaction-context.js';
 import { TransactionTimer } from './transaction-timer.js';
 import type { ClientTransaction, ClientTransactionHandlers } from './types.js';
 
@@ -107,7 +107,7 @@ export class InviteClientTransaction implements ClientTransaction {
   readonly destination: SipEndpoint;
   private current: InviteClientState = S.Calling;
   private readonly ctx: TransactionContext;
-  private readonly handlers: ClientTransactionHandlers;
+  private handlers: ClientTransactionHandlers;
   private readonly reliable: boolean;
   private readonly timerA: TransactionTimer;
   private readonly timerB: TransactionTimer;
@@ -167,6 +167,7 @@ export class InviteClientTransaction implements ClientTransaction {
   dispose(): void {
     this.stopTimers();
     this.current = S.Terminated;
+    this.handlers = NO_HANDLERS;
   }
 
   private fire(event: InviteClientEvent, response?: SipResponse, error?: Error): void {
@@ -219,6 +220,8 @@ export class InviteClientTransaction implements ClientTransaction {
         if (from === S.Completed) break; // §17.1.1.2: retransmissions "MUST NOT be passed up to the TU"
         this.stopTimers();
         safeCall(this.ctx.logger, 'onFinal', () => this.handlers.onFinal(r));
+        // §17.1.1.2: Completed only re-sends the ACK for Timer D; the TU has its answer.
+        this.handlers = NO_HANDLERS;
         if (this.current !== S.Completed) break; // the TU closed the layer from inside onFinal
         if (this.reliable) this.fire('timerD');
         else this.timerD.start(TIMER_D_UDP_MS);
@@ -241,6 +244,7 @@ export class InviteClientTransaction implements ClientTransaction {
     }
     if (to === S.Terminated && from !== S.Terminated) {
       this.stopTimers();
+      this.handlers = NO_HANDLERS;
       this.ctx.terminated(this.id);
     }
   }

@@ -1,7 +1,7 @@
 import { createResponse } from '../message/index.js';
 import type { SipRequest, SipResponse } from '../message/index.js';
 import type { SipEndpoint } from '../transport/index.js';
-import { isReliable, safeCall, type TransactionContext } from './transaction-context.js';
+import { RequestKey, isReliable, safeCall, type TransactionContext } from './transaction-context.js';
 import { TransactionStateError } from './transaction-state-error.js';
 import { TransactionTimer } from './transaction-timer.js';
 import type { ServerTransaction, TerminationReason } from './types.js';
@@ -111,7 +111,9 @@ export type AckDisposition = 'absorbed' | 'to-tu';
 /** INVITE server transaction (RFC 3261 §17.2.1, RFC 6026 §7.1). */
 export class InviteServerTransaction implements ServerTransaction {
   readonly id: string;
-  readonly request: SipRequest;
+  /** The INVITE until the final response; then only its response key (see RequestKey). */
+  private req: SipRequest | undefined;
+  private key: RequestKey | undefined = undefined;
   readonly source: SipEndpoint;
   /** Where responses go (§18.2.2), computed once from the top Via. */
   readonly responseDestination: SipEndpoint;
@@ -124,14 +126,17 @@ export class InviteServerTransaction implements ServerTransaction {
   private readonly timerI: TransactionTimer;
   private readonly timerL: TransactionTimer;
   private intervalG: number;
+  /** The response Timer G / a retransmitted INVITE re-send: the latest 1xx, or a 3xx-6xx final. Never the 2xx (RFC 6026 §7.1: the TU retransmits it). */
   private last: SipResponse | undefined = undefined;
-  private readonly cancelHandlers: ((cancel: SipRequest) => void)[] = [];
-  private readonly terminatedHandlers: ((reason: TerminationReason) => void)[] = [];
+  /** The To header field of the last response (§9.2: the 200 to a CANCEL reuses its tag). */
+  private lastToValue: string | undefined = undefined;
+  private cancelHandlers: ((cancel: SipRequest) => void)[] = [];
+  private terminatedHandlers: ((reason: TerminationReason) => void)[] = [];
   private terminationReason: TerminationReason = 'normal';
 
   constructor(id: string, request: SipRequest, source: SipEndpoint, responseDestination: SipEndpoint, ctx: TransactionContext) {
     this.id = id;
-    this.request = request;
+    this.req = request;
     this.source = source;
     this.responseDestination = responseDestination;
     this.ctx = ctx;
@@ -149,9 +154,14 @@ export class InviteServerTransaction implements ServerTransaction {
     return this.current;
   }
 
-  /** The last response sent (a CANCEL's 200 reuses its To tag, §9.2). */
-  get lastResponse(): SipResponse | undefined {
-    return this.last;
+  /** The INVITE; after the final response only the fields a response copies (Via, From, To, Call-ID, CSeq). */
+  get request(): SipRequest {
+    return this.req ?? (this.key as RequestKey).toRequest();
+  }
+
+  /** The To header field of the last response sent (a CANCEL's 200 reuses its tag, §9.2). */
+  get lastTo(): string | undefined {
+    return this.lastToValue;
   }
 
   respond(response: SipResponse): void {
@@ -162,12 +172,13 @@ export class InviteServerTransaction implements ServerTransaction {
     this.fire(event, response);
   }
 
+  /** Only a Proceeding transaction can be cancelled (§9.2): later handlers are not kept. */
   onCancel(handler: (cancel: SipRequest) => void): void {
-    this.cancelHandlers.push(handler);
+    if (this.current === S.Proceeding) this.cancelHandlers.push(handler);
   }
 
   onTerminated(handler: (reason: TerminationReason) => void): void {
-    this.terminatedHandlers.push(handler);
+    if (this.current !== S.Terminated) this.terminatedHandlers.push(handler);
   }
 
   /** A retransmission of the INVITE (matched by the layer, §17.2.3). */
@@ -190,9 +201,27 @@ export class InviteServerTransaction implements ServerTransaction {
     return true;
   }
 
+  /** Releases timers, handlers and messages without calling the TU (layer close). */
   dispose(): void {
     this.stopTimers();
     this.current = S.Terminated;
+    this.release();
+    this.terminatedHandlers = [];
+    this.last = undefined;
+  }
+
+  /**
+   * After the final response the TU has nothing more to hear but a termination: no CANCEL can
+   * apply (§9.2), and the INVITE itself is no longer needed (§17.2.1: Completed re-sends the
+   * final response; RFC 6026 §7.1: Accepted only absorbs). Dropping the handlers unties the
+   * transaction, which lives on for up to 64*T1, from the incoming call, its dialog and the
+   * application call behind them.
+   */
+  private release(): void {
+    this.cancelHandlers = [];
+    if (this.req === undefined) return;
+    this.key = new RequestKey(this.req);
+    this.req = undefined;
   }
 
   private fire(event: InviteServerEvent, response?: SipResponse, error?: Error): void {
@@ -261,16 +290,22 @@ export class InviteServerTransaction implements ServerTransaction {
       case 'timerL':
         break;
     }
+    if (from === S.Proceeding && to !== S.Proceeding) this.release();
     if (to === S.Terminated && from !== S.Terminated) {
       this.stopTimers();
       this.ctx.terminated(this.id);
       const reason = this.terminationReason;
-      for (const h of this.terminatedHandlers) safeCall(this.ctx.logger, 'onTerminated', () => h(reason));
+      const handlers = this.terminatedHandlers;
+      this.terminatedHandlers = [];
+      this.last = undefined;
+      for (const h of handlers) safeCall(this.ctx.logger, 'onTerminated', () => h(reason));
     }
   }
 
   private transmit(response: SipResponse): void {
-    this.last = response;
+    // RFC 6026 §7.1: in Accepted the TU retransmits its 2xx; the transaction keeps only its To tag.
+    this.last = response.status >= 200 && response.status < 300 ? undefined : response;
+    this.lastToValue = response.headers.get('to');
     this.ctx.send(response, this.responseDestination).catch((err: unknown) => {
       this.fire('transportError', undefined, err instanceof Error ? err : new Error(String(err)));
     });

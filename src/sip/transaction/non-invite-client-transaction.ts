@@ -1,6 +1,6 @@
 import type { SipRequest, SipResponse } from '../message/index.js';
 import type { SipEndpoint } from '../transport/index.js';
-import { isReliable, safeCall, type TransactionContext } from './transaction-context.js';
+import { NO_HANDLERS, isReliable, safeCall, type TransactionContext } from './transaction-context.js';
 import { TransactionTimer } from './transaction-timer.js';
 import type { ClientTransaction, ClientTransactionHandlers } from './types.js';
 
@@ -75,7 +75,7 @@ export class NonInviteClientTransaction implements ClientTransaction {
   readonly destination: SipEndpoint;
   private current: NonInviteClientState = S.Trying;
   private readonly ctx: TransactionContext;
-  private readonly handlers: ClientTransactionHandlers;
+  private handlers: ClientTransactionHandlers;
   private readonly reliable: boolean;
   private readonly timerE: TransactionTimer;
   private readonly timerF: TransactionTimer;
@@ -119,6 +119,7 @@ export class NonInviteClientTransaction implements ClientTransaction {
   dispose(): void {
     this.stopTimers();
     this.current = S.Terminated;
+    this.handlers = NO_HANDLERS;
   }
 
   private fire(event: NonInviteClientEvent, response?: SipResponse, error?: Error): void {
@@ -151,6 +152,8 @@ export class NonInviteClientTransaction implements ClientTransaction {
         this.timerE.cancel();
         this.timerF.cancel();
         safeCall(this.ctx.logger, 'onFinal', () => this.handlers.onFinal(r));
+        // §17.1.2.2: Completed only buffers retransmissions for Timer K; the TU has its answer.
+        this.handlers = NO_HANDLERS;
         if (this.current !== S.Completed) break;
         // §17.1.2.2: Timer K "T4 seconds for unreliable transports, and zero seconds for reliable transports"
         if (this.reliable) this.fire('timerK');
@@ -167,6 +170,7 @@ export class NonInviteClientTransaction implements ClientTransaction {
     }
     if (to === S.Terminated && from !== S.Terminated) {
       this.stopTimers();
+      this.handlers = NO_HANDLERS;
       this.ctx.terminated(this.id);
     }
   }

@@ -1,6 +1,6 @@
 import type { SipRequest, SipResponse } from '../message/index.js';
 import type { SipEndpoint } from '../transport/index.js';
-import { isReliable, safeCall, type TransactionContext } from './transaction-context.js';
+import { RequestKey, isReliable, safeCall, type TransactionContext } from './transaction-context.js';
 import { TransactionStateError } from './transaction-state-error.js';
 import { TransactionTimer } from './transaction-timer.js';
 import type { ServerTransaction, TerminationReason } from './types.js';
@@ -64,7 +64,9 @@ export function nextNonInviteServerState(state: NonInviteServerState, event: Non
 /** Non-INVITE server transaction (RFC 3261 §17.2.2). Also answers CANCELs on the layer's behalf. */
 export class NonInviteServerTransaction implements ServerTransaction {
   readonly id: string;
-  readonly request: SipRequest;
+  /** The request until the final response; then only its response key (see RequestKey). */
+  private req: SipRequest | undefined;
+  private key: RequestKey | undefined = undefined;
   readonly source: SipEndpoint;
   readonly responseDestination: SipEndpoint;
   private current: NonInviteServerState = S.Trying;
@@ -72,12 +74,12 @@ export class NonInviteServerTransaction implements ServerTransaction {
   private readonly reliable: boolean;
   private readonly timerJ: TransactionTimer;
   private last: SipResponse | undefined = undefined;
-  private readonly terminatedHandlers: ((reason: TerminationReason) => void)[] = [];
+  private terminatedHandlers: ((reason: TerminationReason) => void)[] = [];
   private terminationReason: TerminationReason = 'normal';
 
   constructor(id: string, request: SipRequest, source: SipEndpoint, responseDestination: SipEndpoint, ctx: TransactionContext) {
     this.id = id;
-    this.request = request;
+    this.req = request;
     this.source = source;
     this.responseDestination = responseDestination;
     this.ctx = ctx;
@@ -87,6 +89,11 @@ export class NonInviteServerTransaction implements ServerTransaction {
 
   get state(): NonInviteServerState {
     return this.current;
+  }
+
+  /** The request; after the final response only the fields a response copies (Via, From, To, Call-ID, CSeq). */
+  get request(): SipRequest {
+    return this.req ?? (this.key as RequestKey).toRequest();
   }
 
   respond(response: SipResponse): void {
@@ -101,16 +108,31 @@ export class NonInviteServerTransaction implements ServerTransaction {
   onCancel(_handler: (cancel: SipRequest) => void): void {}
 
   onTerminated(handler: (reason: TerminationReason) => void): void {
-    this.terminatedHandlers.push(handler);
+    if (this.current !== S.Terminated) this.terminatedHandlers.push(handler);
   }
 
   receiveRequest(): void {
     this.fire('request');
   }
 
+  /** Releases the timer, handlers and messages without calling the TU (layer close). */
   dispose(): void {
     this.timerJ.cancel();
     this.current = S.Terminated;
+    this.release();
+    this.terminatedHandlers = [];
+    this.last = undefined;
+  }
+
+  /**
+   * §17.2.2: once Completed the transaction only re-sends its final response to retransmissions,
+   * for 64*T1 over UDP (Timer J): it keeps that response and the request's key, not the request
+   * (a BYE, INFO or UPDATE with its body).
+   */
+  private release(): void {
+    if (this.req === undefined) return;
+    this.key = new RequestKey(this.req);
+    this.req = undefined;
   }
 
   private fire(event: NonInviteServerEvent, response?: SipResponse, error?: Error): void {
@@ -143,11 +165,15 @@ export class NonInviteServerTransaction implements ServerTransaction {
       case 'timerJ':
         break;
     }
+    if (to === S.Completed || to === S.Terminated) this.release();
     if (to === S.Terminated && from !== S.Terminated) {
       this.timerJ.cancel();
       this.ctx.terminated(this.id);
       const reason = this.terminationReason;
-      for (const h of this.terminatedHandlers) safeCall(this.ctx.logger, 'onTerminated', () => h(reason));
+      const handlers = this.terminatedHandlers;
+      this.terminatedHandlers = [];
+      this.last = undefined;
+      for (const h of handlers) safeCall(this.ctx.logger, 'onTerminated', () => h(reason));
     }
   }
 

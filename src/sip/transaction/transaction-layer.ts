@@ -281,7 +281,7 @@ export class TransactionLayer {
       return;
     }
     // §9.2: "The To tag of the response to the CANCEL and the To tag in the response to the original request SHOULD be the same."
-    const lastTo = invite.lastResponse?.headers.get('to');
+    const lastTo = invite.lastTo;
     const toTag = (lastTo === undefined ? undefined : tagOf(lastTo)) ?? generateTag();
     cancelTx.respond(createResponse(cancel, 200, undefined, { toTag }));
     if (invite.state === InviteServerState.Proceeding) invite.receiveCancel(cancel);

@@ -20,7 +20,9 @@ export class TransactionTimer {
 
   start(ms: number): void {
     this.handle?.cancel();
-    this.handle = this.clock.setTimeout(this.onFire, ms);
+    // The callback is made per start, not kept per instance: a transaction owns up to five of
+    // these, most never started, and outlives its call by up to 64*T1 (RFC 3261 §17).
+    this.handle = this.clock.setTimeout(() => this.onFire(), ms);
   }
 
   cancel(): void {
@@ -28,8 +30,8 @@ export class TransactionTimer {
     this.handle = undefined;
   }
 
-  private readonly onFire = (): void => {
+  private onFire(): void {
     this.handle = undefined;
     this.fire();
-  };
+  }
 }

@@ -187,7 +187,9 @@ export class SipTransport {
   private receiveBytes(data: Buffer, source: SipEndpoint, datagram: boolean): void {
     if (this.state !== 'listening') return;
     // Requests only (a response answers something we sent); checked before parsing, so a flood costs a lookup.
-    if (this.limiter.enabled && !isResponseStart(data) && !this.limiter.allow(source.host)) return;
+    // Responses and ACKs are never limited: a response answers our own request, and an ACK
+    // creates no transaction (RFC 3261 §17.1.1.3) while dropping one would end a live call.
+    if (this.limiter.enabled && !isResponseStart(data) && !isAckStart(data) && !this.limiter.allow(source.host)) return;
     let message: SipMessage;
     try {
       message = parseMessage(data, { datagram, maxBytes: this.options.maxMessageBytes, maxHeaders: this.options.maxHeaders });
@@ -314,6 +316,10 @@ function endpointOf(c: TcpConnection): SipEndpoint {
 /** "SIP/2.0 " at the start: a Status-Line (RFC 3261 §7.2). */
 function isResponseStart(data: Buffer): boolean {
   return data.length > 8 && data[0] === 0x53 && data[1] === 0x49 && data[2] === 0x50 && data[3] === 0x2f && data[7] === 0x20;
+}
+
+function isAckStart(data: Buffer): boolean {
+  return data.length > 4 && data[0] === 0x41 && data[1] === 0x43 && data[2] === 0x4b && data[3] === 0x20;
 }
 
 function isOnlyCrlf(data: Buffer): boolean {
