@@ -16,6 +16,9 @@ const modules = readdirSync(here)
   .sort();
 
 const sections: BenchSection[] = [];
+// Product timers and worker threads are unref'd (they must never keep a server alive); a bench
+// that waits on them would let the event loop drain mid-await (exit 13). Hold it open ourselves.
+const keepAlive = setInterval(() => undefined, 1000);
 for (const file of modules) {
   const mod = (await import(join(here, file))) as { run: () => Promise<BenchSection> };
   const section = await mod.run();
@@ -24,6 +27,8 @@ for (const file of modules) {
   console.table(section.rows.map((r) => ({ ...r, extra: r.extra === undefined ? '' : JSON.stringify(r.extra) })));
   for (const n of section.notes ?? []) console.log(`  - ${n}`);
 }
+
+clearInterval(keepAlive);
 
 const out = {
   date: new Date().toISOString(),
