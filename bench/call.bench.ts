@@ -178,7 +178,7 @@ export async function run(): Promise<BenchSection> {
           name: 'RTP in → RTP out through the echo bot (clean stream, wire to wire)',
           extra: { bursts: echo.bursts, returned: echo.addedLatencyMs.length, lost: echo.lost, p50Ms: r1(pct(echo.addedLatencyMs, 0.5)), p99Ms: r1(pct(echo.addedLatencyMs, 0.99)), goalP50Ms: 25 },
         });
-        notes.push("echo latency = jitter-buffer delay (min 20 ms) + the echo bot's one tick (20 ms) + where the packet lands in the 20 ms pacing grid");
+        notes.push('echo latency = jitter-buffer delay (min 20 ms) + where the packet lands in the 20 ms pacing grid (the echo bot returns each frame in the tick it arrives)');
       }
       // (c) Capacity.
       held.push(`${label}: ${await capacity(server, client, label, rows)}`);
