@@ -10,6 +10,7 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { linearToUlaw } from '../src/codec/index.js';
 
 const SILENCE = 0xff; // μ-law 0
 
@@ -73,18 +74,6 @@ function toneFrame(): Buffer {
   return out;
 }
 
-function linearToUlaw(sample: number): number {
-  // ITU-T G.711 μ-law, the classic reference formulation.
-  const BIAS = 0x84;
-  let s = Math.max(-32635, Math.min(32635, sample));
-  const sign = s < 0 ? 0x80 : 0;
-  if (s < 0) s = -s;
-  s += BIAS;
-  let exponent = 7;
-  for (let mask = 0x4000; (s & mask) === 0 && exponent > 0; mask >>= 1) exponent--;
-  const mantissa = (s >> (exponent + 3)) & 0x0f;
-  return ~(sign | (exponent << 4) | mantissa) & 0xff;
-}
 
 export class BenchSipClient {
   private readonly sip: Socket = createSocket('udp4');

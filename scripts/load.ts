@@ -24,6 +24,7 @@ import { pathToFileURL } from 'node:url';
 import { startTrunkline, type Trunkline } from '../src/main.js';
 import { buildConfig, silentLogger, createLogger } from '../src/shared/index.js';
 import { freePort, startSipp, type SippStats } from '../test/helpers/sipp.js';
+import { toneUlaw } from './tone.js';
 
 export interface LoadOptions {
   mode: 'audio' | 'setup';
@@ -122,27 +123,7 @@ function procTicks(pid: number | undefined): number {
 }
 
 /** One second of a 1 kHz tone at -12 dBFS in G.711 mu-law (8000 bytes). */
-function toneUlaw(): Buffer {
-  const out = Buffer.alloc(8000);
-  for (let i = 0; i < out.length; i++) {
-    const s = Math.round(Math.sin((2 * Math.PI * 1000 * i) / 8000) * 8191);
-    out[i] = linearToUlaw(s);
-  }
-  return out;
-}
 
-/** ITU-T G.711 mu-law encoder (kept here so the script needs no codec import). */
-function linearToUlaw(sample: number): number {
-  const BIAS = 0x84;
-  let s = Math.max(-32635, Math.min(32635, sample));
-  const sign = s < 0 ? 0x80 : 0;
-  if (s < 0) s = -s;
-  s += BIAS;
-  let exponent = 7;
-  for (let mask = 0x4000; (s & mask) === 0 && exponent > 0; mask >>= 1) exponent--;
-  const mantissa = (s >> (exponent + 3)) & 0x0f;
-  return ~(sign | (exponent << 4) | mantissa) & 0xff;
-}
 
 function percentile(sorted: readonly number[], q: number): number {
   if (sorted.length === 0) return NaN;

@@ -19,6 +19,7 @@ import { runInNewContext } from 'node:vm';
 import { startTrunkline } from '../src/main.js';
 import { buildConfig, silentLogger } from '../src/shared/index.js';
 import { freePort, startSipp } from '../test/helpers/sipp.js';
+import { toneUlaw } from './tone.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -42,19 +43,6 @@ function openFds(): number {
   }
 }
 
-/** One second of a 1 kHz tone in mu-law (same as scripts/load.ts). */
-function tone(): Buffer {
-  const out = Buffer.alloc(8000);
-  for (let i = 0; i < out.length; i++) {
-    let s = Math.round(Math.sin((2 * Math.PI * 1000 * i) / 8000) * 8191);
-    const sign = s < 0 ? 0x80 : 0;
-    s = Math.min(32635, Math.abs(s)) + 0x84;
-    let e = 7;
-    for (let m = 0x4000; (s & m) === 0 && e > 0; m >>= 1) e--;
-    out[i] = ~(sign | (e << 4) | ((s >> (e + 3)) & 0x0f)) & 0xff;
-  }
-  return out;
-}
 
 interface Sample {
   minute: number;
@@ -89,7 +77,7 @@ async function main(): Promise<void> {
   );
   const server = await startTrunkline(config, { logger: silentLogger(), http: false });
   const work = mkdtempSync(join(tmpdir(), 'trunkline-soak-'));
-  writeFileSync(join(work, 'tone.ulaw'), tone());
+  writeFileSync(join(work, 'tone.ulaw'), toneUlaw());
   const scenario = join(ROOT, 'test/sipp/load-uac-rtp-stream-expect-bye-200.xml');
   console.log(`soak: ${minutes} min of echo calls at ${rate}/s, ${holdSec} s each (about ${Math.round(rate * holdSec)} up at once), RTP ${config.rtp.portMin}-${config.rtp.portMax}`);
   gc();
