@@ -149,12 +149,19 @@ export async function startTrunkline(config: TrunklineConfig, options: StartOpti
   if (usesDemo) {
     // Warm the offline TTS and the demo prompts now, so the first caller hears the bot at once.
     // Preparing one throwaway demo bot fills the process-wide prompt cache every call shares.
+    // A stuck TTS worker fails its request after a bound (FliteTts) and is replaced; one more try.
     const started = clock.now();
-    const warm = createBot('demo', { callId: 'warm-up', metadata: {}, logger, clock, hangup: () => undefined, transfer: () => undefined });
-    try {
-      await warm.prepare();
-    } finally {
-      await warm.close();
+    for (let attempt = 1; ; attempt++) {
+      const warm = createBot('demo', { callId: 'warm-up', metadata: {}, logger, clock, hangup: () => undefined, transfer: () => undefined });
+      try {
+        await warm.prepare();
+        break;
+      } catch (err) {
+        if (attempt >= 2) throw err;
+        logger.warn({ err, attempt }, 'demo bot warm-up failed; trying again');
+      } finally {
+        await warm.close();
+      }
     }
     logger.info({ ms: Math.round(clock.now() - started) }, 'demo bot prompts ready');
   }

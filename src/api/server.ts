@@ -81,8 +81,6 @@ export async function buildApiServer(options: ApiOptions): Promise<ApiServer> {
   const app = Fastify({
     loggerInstance: log,
     requestIdHeader: 'x-request-id',
-    requestIdLogLabel: 'reqId',
-    disableRequestLogging: false,
     bodyLimit: 64 * 1024,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();

@@ -61,7 +61,15 @@ parentPort.on('message', (msg) => {
 interface Pending {
   readonly resolve: (audio: TtsAudio) => void;
   readonly reject: (err: Error) => void;
+  readonly timer: NodeJS.Timeout;
 }
+
+/**
+ * A synthesis that has not answered in this long means a stuck worker (a prompt takes tens of ms;
+ * compiling flite.wasm on a busy machine takes a few seconds): it is terminated, every pending
+ * request fails, and the next request starts a fresh one.
+ */
+const REQUEST_TIMEOUT_MS = 20_000;
 
 interface WorkerReply {
   readonly id: number;
@@ -72,6 +80,8 @@ interface WorkerReply {
 export interface FliteOptions {
   /** A flite voice name (built-in: kal, kal16, awb, rms, slt); default flite's own. */
   readonly voice?: string;
+  /** How long one request may take before the worker is considered stuck (default 20 s). */
+  readonly timeoutMs?: number;
 }
 
 /**
@@ -99,7 +109,9 @@ export class FliteTts implements TtsEngine {
     const worker = this.ensureWorker();
     const id = ++this.seq;
     return new Promise<TtsAudio>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      const timeoutMs = this.options.timeoutMs ?? REQUEST_TIMEOUT_MS;
+      const timer = setTimeout(() => this.abandon(worker, new Error(`flite: no answer in ${timeoutMs} ms (worker stopped)`)), timeoutMs);
+      this.pending.set(id, { resolve, reject, timer });
       worker.ref();
       worker.postMessage({ type: 'synthesize', id, text, voice: this.options.voice });
     });
@@ -113,6 +125,7 @@ export class FliteTts implements TtsEngine {
     worker.on('message', (reply: WorkerReply) => {
       const p = this.pending.get(reply.id);
       if (p === undefined) return;
+      clearTimeout(p.timer);
       this.pending.delete(reply.id);
       if (this.pending.size === 0) worker.unref();
       if (reply.wav === undefined) {
@@ -126,21 +139,32 @@ export class FliteTts implements TtsEngine {
         p.reject(err instanceof Error ? err : new Error(String(err)));
       }
     });
-    const fail = (err: Error): void => {
-      if (this.worker === worker) this.worker = null;
-      for (const p of this.pending.values()) p.reject(err);
-      this.pending.clear();
-    };
-    worker.on('error', fail);
-    worker.on('exit', (code) => fail(new Error(`flite worker exited (${code})`)));
+    worker.on('error', (err) => this.failAll(worker, err));
+    worker.on('exit', (code) => this.failAll(worker, new Error(`flite worker exited (${code})`)));
     this.worker = worker;
     return worker;
+  }
+
+  /** The worker is gone or stuck: every pending request fails; the next one starts a new worker. */
+  private failAll(worker: Worker, err: Error): void {
+    if (this.worker !== worker) return;
+    this.worker = null;
+    for (const p of this.pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(err);
+    }
+    this.pending.clear();
+  }
+
+  private abandon(worker: Worker, err: Error): void {
+    this.failAll(worker, err);
+    worker.terminate().catch(() => undefined); // it is already unreachable; its exit is the proof
   }
 
   async close(): Promise<void> {
     const worker = this.worker;
     if (worker === null) return;
-    this.worker = null;
+    this.failAll(worker, new Error('flite: engine closed'));
     // let the worker remove its temp directory and exit; terminate it if it does not
     const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
     const force = setTimeout(() => void worker.terminate(), 2000);

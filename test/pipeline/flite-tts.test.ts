@@ -34,6 +34,29 @@ describe('FliteTts (offline, WASI in a worker)', () => {
     expect(cache.peek('Hello.')?.audio.length).toBeGreaterThan(0);
   });
 
+  it('a request with no answer in time fails, the stuck worker is stopped, and the next request gets a fresh worker', async () => {
+    // 1 ms is less than compiling flite.wasm takes, so the first request is "stuck".
+    const impatient = new FliteTts({ timeoutMs: 1 });
+    await Promise.all([
+      expect(impatient.synthesize('One.')).rejects.toThrow(/no answer in 1 ms/),
+      expect(impatient.synthesize('Two.')).rejects.toThrow(/no answer in 1 ms/),
+    ]);
+    const patient = new FliteTts({ timeoutMs: 20_000 });
+    try {
+      expect((await patient.synthesize('Three.')).audio.length).toBeGreaterThan(0);
+    } finally {
+      await patient.close();
+      await impatient.close();
+    }
+  });
+
+  it('close() fails what is still pending instead of leaving it hanging', async () => {
+    const engine = new FliteTts();
+    const failed = expect(engine.synthesize(DEMO_PROMPTS.menu)).rejects.toThrow(/engine closed/);
+    await engine.close();
+    await failed;
+  });
+
   it('restarts after close()', async () => {
     await tts.close();
     const { audio } = await tts.synthesize('Again.');
