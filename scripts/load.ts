@@ -9,15 +9,16 @@
  * --mode setup: signalling only (INVITE/200/ACK, hold, BYE); the server still allocates RTP
  *   ports and starts the bot for every call. Measures the setup rate.
  * --rate calls/s, --concurrency the most simultaneous calls (SIPp -l), --duration seconds of
- * new calls (calls = rate × duration), --bot echo|demo, --transport u1|t1.
+ * new calls (calls = rate × duration), --bot echo|demo, --transport u1|t1, --workers auto|N
+ * (media worker threads as `npm start` runs them, default auto; 0 = media in the main thread).
  *
  * Reports successful and failed calls, retransmissions, response times p50/p99 (INVITE→200 and
- * BYE→200, from SIPp's -trace_rtt), server CPU (process.cpuUsage) and peak RSS, SIPp's CPU, the
+ * BYE→200, from SIPp's -trace_rtt), server CPU (process.cpuUsage, all threads) and peak RSS, SIPp's CPU, the
  * pacer's send lateness p50/p99/max, the largest number of simultaneous calls seen, and the UDP
  * receive-buffer errors (RcvbufErrors in /proc/net/snmp) during the run. `--json` prints the
  * report as JSON too. Exit status 1 when any call failed.
  */
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -34,6 +35,8 @@ export interface LoadOptions {
   durationSec: number;
   holdSec: number;
   transport: 'u1' | 't1';
+  /** Media worker threads (calls.workers): 'auto' as `npm start` runs, 0 = media in the main thread. */
+  workers: number | 'auto';
   /** Log level of the server under test. */
   logLevel?: 'silent' | 'warn' | 'info';
   /** Print progress lines while running. */
@@ -57,7 +60,13 @@ export interface LoadReport {
   serverRssMbStart: number;
   serverRssMbPeak: number;
   sippCpuPercent: number;
-  pacer: { p50Ms: number; p99Ms: number; maxMs: number; count: number };
+  /**
+   * Send lateness of every 20 ms tick. Main thread: the whole run's histogram. Media workers: each
+   * reports once a second, p50/p99 are the median second's and worstSecondP99Ms the worst one's.
+   */
+  pacer: { p50Ms: number; p99Ms: number; maxMs: number; count: number; worstSecondP99Ms?: number };
+  /** Media worker threads that carried the calls (0: the main thread). */
+  workers: number;
   udpRcvbufErrors: number;
   udpInErrors: number;
   /** Receive drops on the server's own UDP sockets (SIP + RTP range) during the run. */
@@ -85,12 +94,32 @@ export function udpCounters(): Record<string, number> {
   }
 }
 
+/** Inodes of the sockets this process holds (/proc/self/fd): the server's, whichever thread opened them. */
+function ownSocketInodes(): Set<string> {
+  const inodes = new Set<string>();
+  try {
+    for (const fd of readdirSync('/proc/self/fd')) {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/self/fd/${fd}`));
+        if (m?.[1] !== undefined) inodes.add(m[1]);
+      } catch {
+        // closed between the listing and the readlink
+      }
+    }
+  } catch {
+    // not Linux: no per-socket figures
+  }
+  return inodes;
+}
+
 /**
- * Per-socket receive drops (the last column of /proc/net/udp and /proc/net/udp6) of the sockets
- * whose local port passes `mine`, by inode. RcvbufErrors is host-wide (SIPp's own rtp_stream
- * socket, which never reads the echo, overflows too); this counts the server's sockets only.
+ * Per-socket receive drops (the last column of /proc/net/udp and /proc/net/udp6) of this
+ * process's own sockets, by inode. RcvbufErrors is host-wide (SIPp's rtp_stream socket, which
+ * never reads the echo, overflows by design, and its ephemeral port may even fall inside the
+ * server's RTP range), so ownership is decided by inode, not by port.
  */
-export function socketDrops(mine: (port: number) => boolean, into: Map<string, number>): void {
+export function socketDrops(into: Map<string, number>): void {
+  const mine = ownSocketInodes();
   for (const file of ['/proc/net/udp', '/proc/net/udp6']) {
     let text = '';
     try {
@@ -100,12 +129,10 @@ export function socketDrops(mine: (port: number) => boolean, into: Map<string, n
     }
     for (const line of text.split('\n').slice(1)) {
       const f = line.trim().split(/\s+/);
-      const local = f[1];
       const inode = f[9];
       const drops = Number(f[f.length - 1]);
-      if (local === undefined || inode === undefined || !Number.isFinite(drops)) continue;
-      const port = parseInt(local.slice(local.lastIndexOf(':') + 1), 16);
-      if (mine(port)) into.set(`${file}:${inode}`, Math.max(drops, into.get(`${file}:${inode}`) ?? 0));
+      if (inode === undefined || !mine.has(inode) || !Number.isFinite(drops)) continue;
+      into.set(`${file}:${inode}`, Math.max(drops, into.get(`${file}:${inode}`) ?? 0));
     }
   }
 }
@@ -124,6 +151,42 @@ function procTicks(pid: number | undefined): number {
 
 /** One second of a 1 kHz tone at -12 dBFS in G.711 mu-law (8000 bytes). */
 
+
+/**
+ * Where the run's RTP range starts: a random even port between 20000 and the kernel's ephemeral
+ * range (ip_local_port_range, 32768 by default), so SIPp's own sockets, which take ephemeral
+ * ports, never sit inside it and two runs side by side rarely share ports.
+ */
+export function rtpRangeStart(pairs: number): number {
+  let ephemeralMin = 32_768;
+  try {
+    ephemeralMin = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || ephemeralMin;
+  } catch {
+    // not Linux: the default
+  }
+  const low = 20_000;
+  const span = pairs * 2;
+  const slots = Math.max(1, Math.floor((ephemeralMin - low - span) / 2));
+  return low + 2 * Math.floor(Math.random() * slots);
+}
+
+/** Media sessions still pinned to the worker threads (0 without workers). */
+function mediaSessions(server: Trunkline): number {
+  return (server.mediaWorkers?.status() ?? []).reduce((n, s) => n + s.sessions, 0);
+}
+
+/** The workers' once-a-second lateness reports folded into one figure (undefined: none came). */
+function workerLateness(seconds: readonly { p50Ms: number; p99Ms: number; maxMs: number; count: number }[]): LoadReport['pacer'] | undefined {
+  if (seconds.length === 0) return undefined;
+  const median = (xs: number[]): number => percentile([...xs].sort((a, b) => a - b), 0.5);
+  return {
+    p50Ms: median(seconds.map((l) => l.p50Ms)),
+    p99Ms: median(seconds.map((l) => l.p99Ms)),
+    maxMs: Math.max(...seconds.map((l) => l.maxMs)),
+    count: seconds.reduce((n, l) => n + l.count, 0),
+    worstSecondP99Ms: Math.max(...seconds.map((l) => l.p99Ms)),
+  };
+}
 
 function percentile(sorted: readonly number[], q: number): number {
   if (sorted.length === 0) return NaN;
@@ -153,7 +216,7 @@ const round = (v: number, d = 2): number => Math.round(v * 10 ** d) / 10 ** d;
 export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   const calls = Math.max(1, Math.round(options.rate * options.durationSec));
   const pairs = Math.max(16, Math.ceil(options.concurrency * 1.3) + 16);
-  const portMin = 20_000 + 2 * Math.floor(Math.random() * ((20_000 - pairs * 2) / 2));
+  const portMin = rtpRangeStart(pairs);
   const config = buildConfig(
     {
       logLevel: options.logLevel ?? 'warn',
@@ -165,7 +228,12 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     {},
   );
   const logger = options.logLevel === undefined || options.logLevel === 'silent' ? silentLogger() : createLogger({ level: options.logLevel });
-  const server: Trunkline = await startTrunkline(config, { logger, http: false, warmTimeoutMs: 10_000 });
+  const server: Trunkline = await startTrunkline(config, { logger, http: false, warmTimeoutMs: 10_000, workers: options.workers });
+  const seconds: { p50Ms: number; p99Ms: number; maxMs: number; count: number }[] = [];
+  let collecting = false;
+  server.mediaWorkers?.onLoad((_index, load) => {
+    if (collecting && load.lateness.count > 0) seconds.push(load.lateness);
+  });
   const work = mkdtempSync(join(tmpdir(), 'trunkline-load-'));
   try {
     writeFileSync(join(work, 'tone.ulaw'), toneUlaw());
@@ -176,6 +244,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     const cpu0 = process.cpuUsage();
     const rss0 = process.memoryUsage().rss;
     server.pacer.resetLateness();
+    collecting = true;
     const started = Date.now();
     const holdMs = Math.round(options.holdSec * 1000);
     const args = ['-d', String(holdMs), '-trace_rtt', '-rtt_freq', '1'];
@@ -198,12 +267,11 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     let rssPeak = rss0;
     let maxActive = 0;
     let sippTicks = sippTicks0;
-    const isServerPort = (p: number): boolean => p === server.sipPort || (p >= config.rtp.portMin && p <= config.rtp.portMax);
     const drops0 = new Map<string, number>();
-    socketDrops(isServerPort, drops0);
+    socketDrops(drops0);
     const drops = new Map<string, number>();
     const sampler = setInterval(() => {
-      socketDrops(isServerPort, drops);
+      socketDrops(drops);
       rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
       maxActive = Math.max(maxActive, server.calls.active);
       const t = procTicks(sipp.pid);
@@ -211,22 +279,23 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
       if (options.verbose === true) process.stderr.write(`  t=${Math.round((Date.now() - started) / 1000)}s active=${server.calls.active} rss=${round(process.memoryUsage().rss / 1048576, 0)}MB\r`);
     }, 250);
     const result = await sipp.done;
+    collecting = false;
     clearInterval(sampler);
-    socketDrops(isServerPort, drops);
+    socketDrops(drops);
     let serverSocketDrops = 0;
     for (const [k, v] of drops) serverSocketDrops += v - (drops0.get(k) ?? 0);
     const wallSec = (Date.now() - started) / 1000;
     const cpu = process.cpuUsage(cpu0);
     const udp1 = udpCounters();
-    const lateness = server.pacer.lateness();
+    const lateness = workerLateness(seconds) ?? server.pacer.lateness();
     // Let calls wind down (SIPp has sent its last BYE), then check every port came back.
     const until = Date.now() + 10_000;
-    while (server.calls.active > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    while ((server.calls.active > 0 || mediaSessions(server) > 0) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
     const rtt = readRtt(work);
     const stats: SippStats | undefined = result.stats;
     const ticksPerSec = 100;
     const report: LoadReport = {
-      command: `npm run load -- --mode ${options.mode} --bot ${options.bot} --rate ${options.rate} --concurrency ${options.concurrency} --duration ${options.durationSec} --hold ${options.holdSec} --transport ${options.transport}`,
+      command: `npm run load -- --mode ${options.mode} --bot ${options.bot} --rate ${options.rate} --concurrency ${options.concurrency} --duration ${options.durationSec} --hold ${options.holdSec} --transport ${options.transport} --workers ${options.workers}`,
       options,
       calls,
       successful: stats?.successful ?? 0,
@@ -242,11 +311,18 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
       serverRssMbStart: round(rss0 / 1048576, 1),
       serverRssMbPeak: round(rssPeak / 1048576, 1),
       sippCpuPercent: round(((sippTicks - sippTicks0) / ticksPerSec / wallSec) * 100, 1),
-      pacer: { p50Ms: round(lateness.p50Ms), p99Ms: round(lateness.p99Ms), maxMs: round(lateness.maxMs), count: lateness.count },
+      pacer: {
+        p50Ms: round(lateness.p50Ms),
+        p99Ms: round(lateness.p99Ms),
+        maxMs: round(lateness.maxMs),
+        count: lateness.count,
+        ...('worstSecondP99Ms' in lateness && lateness.worstSecondP99Ms !== undefined ? { worstSecondP99Ms: round(lateness.worstSecondP99Ms) } : {}),
+      },
+      workers: server.mediaWorkers?.status().length ?? 0,
       udpRcvbufErrors: (udp1['RcvbufErrors'] ?? 0) - (udp0['RcvbufErrors'] ?? 0),
       udpInErrors: (udp1['InErrors'] ?? 0) - (udp0['InErrors'] ?? 0),
       serverSocketDrops,
-      portsInUseAfter: server.pool.inUse,
+      portsInUseAfter: server.pool.inUse + mediaSessions(server),
       sippExit: result.exitCode,
       sippErrors: `${result.errors.slice(0, 2000)}\n${result.stderr.slice(0, 1000)}\n${result.stdout.slice(-1500)}`,
     };
@@ -273,7 +349,9 @@ export function formatReport(r: LoadReport): string {
     `INVITE→200       p50 ${r.setupMs.p50} ms, p99 ${r.setupMs.p99} ms, max ${r.setupMs.max} ms (${r.setupMs.samples} samples)`,
     `BYE→200          p50 ${r.byeMs.p50} ms, p99 ${r.byeMs.p99} ms, max ${r.byeMs.max} ms (${r.byeMs.samples} samples)`,
     `server           CPU ${r.serverCpuPercent}% of one core, RSS ${r.serverRssMbStart} → peak ${r.serverRssMbPeak} MB; SIPp CPU ${r.sippCpuPercent}%`,
-    `pacer lateness   p50 ${r.pacer.p50Ms} ms, p99 ${r.pacer.p99Ms} ms, max ${r.pacer.maxMs} ms (${r.pacer.count} sends)`,
+    r.workers === 0
+      ? `pacer lateness   p50 ${r.pacer.p50Ms} ms, p99 ${r.pacer.p99Ms} ms, max ${r.pacer.maxMs} ms (${r.pacer.count} sends, main thread)`
+      : `pacer lateness   p50 ${r.pacer.p50Ms} ms, p99 ${r.pacer.p99Ms} ms (median second), worst second p99 ${r.pacer.worstSecondP99Ms ?? NaN} ms, max ${r.pacer.maxMs} ms (${r.pacer.count} sends, ${r.workers} media workers)`,
     `UDP              host RcvbufErrors +${r.udpRcvbufErrors} (all sockets, SIPp's too); server sockets dropped ${r.serverSocketDrops}; RTP ports in use after: ${r.portsInUseAfter}`,
   ].join('\n');
 }
@@ -294,6 +372,7 @@ async function main(): Promise<void> {
     durationSec: Number(flag('duration', '15')),
     holdSec: Number(flag('hold', mode === 'setup' ? '0' : '5')),
     transport: flag('transport', 'u1') === 't1' ? 't1' : 'u1',
+    workers: flag('workers', 'auto') === 'auto' ? 'auto' : Number(flag('workers', 'auto')),
     logLevel: 'warn',
     verbose: process.stderr.isTTY,
   };

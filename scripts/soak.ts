@@ -6,7 +6,10 @@
  * call must have succeeded, every port be back in the pool and the fd count back where it was.
  *
  *   npm run soak                                  # 30 min, 40 calls/s, 5 s calls (~200 up at once)
- *   npm run soak -- --minutes 2 --rate 40 --hold 5
+ *   npm run soak -- --minutes 2 --rate 40 --hold 5 --workers auto
+ *
+ * --workers auto|N: media worker threads as `npm start` runs them (default auto); 0 = media in
+ * the main thread.
  *
  * Exit status 1 on a failed call, a leaked port, or fd growth.
  */
@@ -19,6 +22,7 @@ import { runInNewContext } from 'node:vm';
 import { startTrunkline } from '../src/main.js';
 import { buildConfig, silentLogger } from '../src/shared/index.js';
 import { freePort, startSipp } from '../test/helpers/sipp.js';
+import { rtpRangeStart } from './load.js';
 import { toneUlaw } from './tone.js';
 
 setFlagsFromString('--expose-gc');
@@ -53,6 +57,8 @@ interface Sample {
   heapMb: number;
   fds: number;
   portsInUse: number;
+  /** Worst p99 send lateness (ms) of any second of the round (any worker's). */
+  lateP99Ms: number;
   calls: number;
   dialogs: number;
   transactions: number;
@@ -62,9 +68,11 @@ async function main(): Promise<void> {
   const minutes = Number(flag('minutes', '30'));
   const rate = Number(flag('rate', '40'));
   const holdSec = Number(flag('hold', '5'));
+  const workersFlag = flag('workers', 'auto');
+  const workers = workersFlag === 'auto' ? 'auto' : Number(workersFlag);
   const concurrency = Math.ceil(rate * (holdSec + 2) * 1.5);
   const pairs = concurrency + 32;
-  const portMin = 20_000 + 2 * Math.floor(Math.random() * ((20_000 - pairs * 2) / 2));
+  const portMin = rtpRangeStart(pairs);
   const config = buildConfig(
     {
       logLevel: 'warn',
@@ -75,11 +83,17 @@ async function main(): Promise<void> {
     },
     {},
   );
-  const server = await startTrunkline(config, { logger: silentLogger(), http: false });
+  const server = await startTrunkline(config, { logger: silentLogger(), http: false, workers });
+  let worstP99 = 0;
+  server.mediaWorkers?.onLoad((_index, load) => {
+    if (load.lateness.count > 0) worstP99 = Math.max(worstP99, load.lateness.p99Ms);
+  });
+  /** RTP ports held: the main thread's pool (consult legs) and the workers' media sessions. */
+  const portsInUse = (): number => server.pool.inUse + (server.mediaWorkers?.status() ?? []).reduce((n, w) => n + w.sessions, 0);
   const work = mkdtempSync(join(tmpdir(), 'trunkline-soak-'));
   writeFileSync(join(work, 'tone.ulaw'), toneUlaw());
   const scenario = join(ROOT, 'test/sipp/load-uac-rtp-stream-expect-bye-200.xml');
-  console.log(`soak: ${minutes} min of echo calls at ${rate}/s, ${holdSec} s each (about ${Math.round(rate * holdSec)} up at once), RTP ${config.rtp.portMin}-${config.rtp.portMax}`);
+  console.log(`soak: ${minutes} min of echo calls at ${rate}/s, ${holdSec} s each (about ${Math.round(rate * holdSec)} up at once), RTP ${config.rtp.portMin}-${config.rtp.portMax}, ${server.mediaWorkers === undefined ? 'media in the main thread' : `${server.mediaWorkers.status().length} media workers`}`);
   gc();
   const fds0 = openFds();
   const rss0 = process.memoryUsage().rss;
@@ -88,9 +102,11 @@ async function main(): Promise<void> {
   let totalFailed = 0;
   const roundSec = Math.min(60, minutes * 60);
   const rounds = Math.max(1, Math.round((minutes * 60) / roundSec));
-  console.log('| minute | ok | failed | retrans | RSS MB | heap MB | fds | ports in use | calls | dialogs | transactions |');
-  console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  console.log('| minute | ok | failed | retrans | late p99 ms | RSS MB | heap MB | fds | ports in use | calls | dialogs | transactions |');
+  console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (let round = 1; round <= rounds; round++) {
+    worstP99 = 0;
+    server.pacer.resetLateness();
     const sipp = startSipp({
       scenario,
       target: `127.0.0.1:${server.sipPort}`,
@@ -107,7 +123,7 @@ async function main(): Promise<void> {
     });
     const r = await sipp.done;
     const until = Date.now() + 5000;
-    while (server.calls.active > 0 && Date.now() < until) await new Promise((res) => setTimeout(res, 100));
+    while ((server.calls.active > 0 || portsInUse() > 0) && Date.now() < until) await new Promise((res) => setTimeout(res, 100));
     gc();
     const mem = process.memoryUsage();
     const s: Sample = {
@@ -118,7 +134,8 @@ async function main(): Promise<void> {
       rssMb: Math.round(mem.rss / 104857.6) / 10,
       heapMb: Math.round(mem.heapUsed / 104857.6) / 10,
       fds: openFds(),
-      portsInUse: server.pool.inUse,
+      portsInUse: portsInUse(),
+      lateP99Ms: Math.round((server.mediaWorkers === undefined ? server.pacer.lateness().p99Ms : worstP99) * 10) / 10,
       calls: server.calls.active,
       dialogs: server.ua.stats.dialogs,
       transactions: server.ua.stats.transactions,
@@ -126,7 +143,7 @@ async function main(): Promise<void> {
     samples.push(s);
     totalOk += s.ok;
     totalFailed += s.failed;
-    console.log(`| ${s.minute} | ${s.ok} | ${s.failed} | ${s.retrans} | ${s.rssMb} | ${s.heapMb} | ${s.fds} | ${s.portsInUse} | ${s.calls} | ${s.dialogs} | ${s.transactions} |`);
+    console.log(`| ${s.minute} | ${s.ok} | ${s.failed} | ${s.retrans} | ${s.lateP99Ms} | ${s.rssMb} | ${s.heapMb} | ${s.fds} | ${s.portsInUse} | ${s.calls} | ${s.dialogs} | ${s.transactions} |`);
   }
   // Transactions linger for Timer J/K (64·T1, T4) after the last call: wait them out.
   const until = Date.now() + 40_000;
@@ -137,7 +154,7 @@ async function main(): Promise<void> {
   const first = samples[0];
   const last = samples[samples.length - 1];
   const drift = first !== undefined && last !== undefined ? Math.round((last.rssMb - first.rssMb) * 10) / 10 : NaN;
-  const leakedPorts = server.pool.inUse;
+  const leakedPorts = portsInUse();
   const dialogsLeft = server.ua.stats.dialogs;
   const transactionsLeft = server.ua.stats.transactions;
   await server.stop(0);

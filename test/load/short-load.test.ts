@@ -9,7 +9,7 @@ import { formatReport, runLoad } from '../../scripts/load.js';
  */
 describe('load (short run)', () => {
   it('90 echo calls with rtp_stream audio at 15 calls/s: 0 failed, ports all returned', async () => {
-    const report = await runLoad({ mode: 'audio', bot: 'echo', rate: 15, concurrency: 100, durationSec: 6, holdSec: 4, transport: 'u1', logLevel: 'silent' });
+    const report = await runLoad({ mode: 'audio', bot: 'echo', rate: 15, concurrency: 100, durationSec: 6, holdSec: 4, transport: 'u1', workers: 'auto', logLevel: 'silent' });
     console.log(formatReport(report));
     expect(report.failed, report.sippErrors).toBe(0);
     expect(report.successful).toBe(90);
