@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { rawDataText } from '../../src/pipeline/services/ws-raw-data.js';
+import { rawDataText } from '../../src/pipeline/services/websocket.js';
 
 /**
  * A FAKE Deepgram for tests only, speaking the documented WebSocket protocols:

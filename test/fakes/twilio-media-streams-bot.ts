@@ -1,6 +1,6 @@
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ulawDecode, ulawEncode } from '../../src/codec/index.js';
-import { rawDataText } from '../../src/pipeline/services/ws-raw-data.js';
+import { rawDataText } from '../../src/pipeline/services/websocket.js';
 
 /**
  * A FAKE bot written for Twilio Media Streams (bidirectional), for tests only: a WebSocket server

@@ -7,7 +7,7 @@ import { BotEventHub } from '../bot.js';
 import type { BotEvent } from '../events.js';
 import type { PlayoutSource } from '../playout.js';
 import { MediaStreamPlayout } from './media-stream-playout.js';
-import { rawDataText } from '../services/ws-raw-data.js';
+import { closeWebSocket, rawDataText } from '../services/websocket.js';
 
 /**
  * A bridge to a bot written for Twilio Media Streams (bidirectional, `<Connect><Stream>`): per call
@@ -163,29 +163,15 @@ export class TwilioStreamBot implements Bot {
     this.socket = null;
     this.state = 'closed';
     if (socket === null) return;
-    if (socket.readyState === WebSocket.OPEN) {
-      if (this.startSent) {
-        this.sendOn(socket, {
+    const stop = this.startSent
+      ? JSON.stringify({
           event: 'stop',
           sequenceNumber: String(++this.seq),
           streamSid: this.streamSid,
           stop: { accountSid: this.options.accountSid, callSid: this.callSid },
-        });
-      }
-      await new Promise<void>((resolve) => {
-        const force = setTimeout(() => {
-          socket.terminate();
-          resolve();
-        }, 1000);
-        socket.once('close', () => {
-          clearTimeout(force);
-          resolve();
-        });
-        socket.close(1000, 'call ended');
-      });
-    } else {
-      socket.terminate();
-    }
+        })
+      : undefined;
+    await closeWebSocket(socket, stop, 'call ended');
   }
 
   // ---- socket ---------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 import { createHeaders, createRequest } from '../message/index.js';
 import type { SipRequest, SipResponse } from '../message/index.js';
 import type { SipEndpoint } from '../transport/index.js';
-import { NO_HANDLERS, isReliable, safeCall, type TransactionContext } from './transaction-context.js';
+import { ClientTransactionBase } from './transaction-base.js';
+import { NO_HANDLERS, safeCall, type TransactionContext } from './transaction-context.js';
 import { TransactionTimer } from './transaction-timer.js';
 import type { ClientTransaction, ClientTransactionHandlers } from './types.js';
 
@@ -101,14 +102,7 @@ const TIMER_D_UDP_MS = 32_000;
  * retransmits the INVITE over UDP (Timer A), times out (Timer B), ACKs non-2xx finals itself
  * (§17.1.1.3) and, in Accepted, forwards 2xx retransmissions so the TU can re-send its ACK.
  */
-export class InviteClientTransaction implements ClientTransaction {
-  readonly id: string;
-  readonly request: SipRequest;
-  readonly destination: SipEndpoint;
-  private current: InviteClientState = S.Calling;
-  private readonly ctx: TransactionContext;
-  private handlers: ClientTransactionHandlers;
-  private readonly reliable: boolean;
+export class InviteClientTransaction extends ClientTransactionBase<InviteClientState> implements ClientTransaction {
   private readonly timerA: TransactionTimer;
   private readonly timerB: TransactionTimer;
   private readonly timerD: TransactionTimer;
@@ -120,22 +114,13 @@ export class InviteClientTransaction implements ClientTransaction {
   private cancelSent = false;
 
   constructor(id: string, request: SipRequest, destination: SipEndpoint, handlers: ClientTransactionHandlers, ctx: TransactionContext) {
-    this.id = id;
-    this.request = request;
-    this.destination = destination;
-    this.handlers = handlers;
-    this.ctx = ctx;
-    this.reliable = isReliable(destination);
+    super(id, request, destination, handlers, ctx, S.Calling);
     this.intervalA = ctx.timers.t1;
     this.timerA = new TransactionTimer(ctx.clock, () => this.fire('timerA'));
     this.timerB = new TransactionTimer(ctx.clock, () => this.fire('timerB'));
     this.timerD = new TransactionTimer(ctx.clock, () => this.fire('timerD'));
     this.timerM = new TransactionTimer(ctx.clock, () => this.fire('timerM'));
     this.cancelTimer = new TransactionTimer(ctx.clock, () => this.fire('cancelExpired'));
-  }
-
-  get state(): InviteClientState {
-    return this.current;
   }
 
   /** Enters Calling: sends the INVITE and starts Timers A (UDP only) and B. */
@@ -161,13 +146,6 @@ export class InviteClientTransaction implements ClientTransaction {
     }
     if (this.current === S.Proceeding) this.sendCancel(reasonHeader ?? null);
     // §9.1: "a CANCEL ... SHOULD NOT be sent ... for a request that has generated a final response": nothing to do.
-  }
-
-  /** Releases timers without calling the TU (layer close). */
-  dispose(): void {
-    this.stopTimers();
-    this.current = S.Terminated;
-    this.handlers = NO_HANDLERS;
   }
 
   private fire(event: InviteClientEvent, response?: SipResponse, error?: Error): void {
@@ -242,20 +220,14 @@ export class InviteClientTransaction implements ClientTransaction {
       case 'timerM':
         break;
     }
-    if (to === S.Terminated && from !== S.Terminated) {
-      this.stopTimers();
-      this.handlers = NO_HANDLERS;
-      this.ctx.terminated(this.id);
-    }
+    if (to === S.Terminated && from !== S.Terminated) this.terminated();
   }
 
-  private transmit(message: SipRequest): void {
-    this.ctx.send(message, this.destination).catch((err: unknown) => {
-      this.fire('transportError', undefined, err instanceof Error ? err : new Error(String(err)));
-    });
+  protected transportFailed(err: Error): void {
+    this.fire('transportError', undefined, err);
   }
 
-  private stopTimers(): void {
+  protected stopTimers(): void {
     this.timerA.cancel();
     this.timerB.cancel();
     this.timerD.cancel();

@@ -1,10 +1,11 @@
 import { createResponse } from '../message/index.js';
 import type { SipRequest, SipResponse } from '../message/index.js';
 import type { SipEndpoint } from '../transport/index.js';
-import { RequestKey, isReliable, safeCall, type TransactionContext } from './transaction-context.js';
+import { ServerTransactionBase } from './transaction-base.js';
+import { safeCall, type TransactionContext } from './transaction-context.js';
 import { TransactionStateError } from './transaction-state-error.js';
 import { TransactionTimer } from './transaction-timer.js';
-import type { ServerTransaction, TerminationReason } from './types.js';
+import type { ServerTransaction } from './types.js';
 
 /** RFC 3261 §17.2.1 Figure 7, with the Accepted state of RFC 6026 §7.1 (Figure 5). */
 export const InviteServerState = {
@@ -109,38 +110,21 @@ const AUTO_TRYING_MS = 200;
 export type AckDisposition = 'absorbed' | 'to-tu';
 
 /** INVITE server transaction (RFC 3261 §17.2.1, RFC 6026 §7.1). */
-export class InviteServerTransaction implements ServerTransaction {
-  readonly id: string;
-  /** The INVITE until the final response; then only its response key (see RequestKey). */
-  private req: SipRequest | undefined;
-  private key: RequestKey | undefined = undefined;
-  readonly source: SipEndpoint;
-  /** Where responses go (§18.2.2), computed once from the top Via. */
-  readonly responseDestination: SipEndpoint;
-  private current: InviteServerState = S.Proceeding;
-  private readonly ctx: TransactionContext;
-  private readonly reliable: boolean;
+export class InviteServerTransaction extends ServerTransactionBase<InviteServerState> implements ServerTransaction {
   private readonly timerTrying: TransactionTimer;
   private readonly timerG: TransactionTimer;
   private readonly timerH: TransactionTimer;
   private readonly timerI: TransactionTimer;
   private readonly timerL: TransactionTimer;
   private intervalG: number;
-  /** The response Timer G / a retransmitted INVITE re-send: the latest 1xx, or a 3xx-6xx final. Never the 2xx (RFC 6026 §7.1: the TU retransmits it). */
-  private last: SipResponse | undefined = undefined;
+  // `last`, the response Timer G / a retransmitted INVITE re-send: the latest 1xx, or a 3xx-6xx
+  // final. Never the 2xx (RFC 6026 §7.1: the TU retransmits it).
   /** The To header field of the last response (§9.2: the 200 to a CANCEL reuses its tag). */
   private lastToValue: string | undefined = undefined;
   private cancelHandlers: ((cancel: SipRequest) => void)[] = [];
-  private terminatedHandlers: ((reason: TerminationReason) => void)[] = [];
-  private terminationReason: TerminationReason = 'normal';
 
   constructor(id: string, request: SipRequest, source: SipEndpoint, responseDestination: SipEndpoint, ctx: TransactionContext) {
-    this.id = id;
-    this.req = request;
-    this.source = source;
-    this.responseDestination = responseDestination;
-    this.ctx = ctx;
-    this.reliable = isReliable(responseDestination);
+    super(id, request, source, responseDestination, ctx, S.Proceeding);
     this.intervalG = ctx.timers.t1;
     this.timerTrying = new TransactionTimer(ctx.clock, () => this.fire('timerTrying'));
     this.timerG = new TransactionTimer(ctx.clock, () => this.fire('timerG'));
@@ -148,15 +132,6 @@ export class InviteServerTransaction implements ServerTransaction {
     this.timerI = new TransactionTimer(ctx.clock, () => this.fire('timerI'));
     this.timerL = new TransactionTimer(ctx.clock, () => this.fire('timerL'));
     this.timerTrying.start(AUTO_TRYING_MS);
-  }
-
-  get state(): InviteServerState {
-    return this.current;
-  }
-
-  /** The INVITE; after the final response only the fields a response copies (Via, From, To, Call-ID, CSeq). */
-  get request(): SipRequest {
-    return this.req ?? (this.key as RequestKey).toRequest();
   }
 
   /** The To header field of the last response sent (a CANCEL's 200 reuses its tag, §9.2). */
@@ -175,10 +150,6 @@ export class InviteServerTransaction implements ServerTransaction {
   /** Only a Proceeding transaction can be cancelled (§9.2): later handlers are not kept. */
   onCancel(handler: (cancel: SipRequest) => void): void {
     if (this.current === S.Proceeding) this.cancelHandlers.push(handler);
-  }
-
-  onTerminated(handler: (reason: TerminationReason) => void): void {
-    if (this.current !== S.Terminated) this.terminatedHandlers.push(handler);
   }
 
   /** A retransmission of the INVITE (matched by the layer, §17.2.3). */
@@ -201,15 +172,6 @@ export class InviteServerTransaction implements ServerTransaction {
     return true;
   }
 
-  /** Releases timers, handlers and messages without calling the TU (layer close). */
-  dispose(): void {
-    this.stopTimers();
-    this.current = S.Terminated;
-    this.release();
-    this.terminatedHandlers = [];
-    this.last = undefined;
-  }
-
   /**
    * After the final response the TU has nothing more to hear but a termination: no CANCEL can
    * apply (§9.2), and the INVITE itself is no longer needed (§17.2.1: Completed re-sends the
@@ -217,11 +179,9 @@ export class InviteServerTransaction implements ServerTransaction {
    * transaction, which lives on for up to 64*T1, from the incoming call, its dialog and the
    * application call behind them.
    */
-  private release(): void {
+  protected override release(): void {
     this.cancelHandlers = [];
-    if (this.req === undefined) return;
-    this.key = new RequestKey(this.req);
-    this.req = undefined;
+    super.release();
   }
 
   private fire(event: InviteServerEvent, response?: SipResponse, error?: Error): void {
@@ -291,27 +251,21 @@ export class InviteServerTransaction implements ServerTransaction {
         break;
     }
     if (from === S.Proceeding && to !== S.Proceeding) this.release();
-    if (to === S.Terminated && from !== S.Terminated) {
-      this.stopTimers();
-      this.ctx.terminated(this.id);
-      const reason = this.terminationReason;
-      const handlers = this.terminatedHandlers;
-      this.terminatedHandlers = [];
-      this.last = undefined;
-      for (const h of handlers) safeCall(this.ctx.logger, 'onTerminated', () => h(reason));
-    }
+    if (to === S.Terminated && from !== S.Terminated) this.terminated();
   }
 
   private transmit(response: SipResponse): void {
     // RFC 6026 §7.1: in Accepted the TU retransmits its 2xx; the transaction keeps only its To tag.
     this.last = response.status >= 200 && response.status < 300 ? undefined : response;
     this.lastToValue = response.headers.get('to');
-    this.ctx.send(response, this.responseDestination).catch((err: unknown) => {
-      this.fire('transportError', undefined, err instanceof Error ? err : new Error(String(err)));
-    });
+    this.sendResponse(response);
   }
 
-  private stopTimers(): void {
+  protected transportFailed(err: Error): void {
+    this.fire('transportError', undefined, err);
+  }
+
+  protected stopTimers(): void {
     this.timerTrying.cancel();
     this.timerG.cancel();
     this.timerH.cancel();

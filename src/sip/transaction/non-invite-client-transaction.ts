@@ -1,6 +1,7 @@
 import type { SipRequest, SipResponse } from '../message/index.js';
 import type { SipEndpoint } from '../transport/index.js';
-import { NO_HANDLERS, isReliable, safeCall, type TransactionContext } from './transaction-context.js';
+import { ClientTransactionBase } from './transaction-base.js';
+import { NO_HANDLERS, safeCall, type TransactionContext } from './transaction-context.js';
 import { TransactionTimer } from './transaction-timer.js';
 import type { ClientTransaction, ClientTransactionHandlers } from './types.js';
 
@@ -69,38 +70,22 @@ export function nextNonInviteClientState(state: NonInviteClientState, event: Non
 }
 
 /** Non-INVITE client transaction (RFC 3261 §17.1.2): Timer E retransmissions over UDP, Timer F timeout, Timer K. */
-export class NonInviteClientTransaction implements ClientTransaction {
-  readonly id: string;
-  readonly request: SipRequest;
-  readonly destination: SipEndpoint;
-  private current: NonInviteClientState = S.Trying;
-  private readonly ctx: TransactionContext;
-  private handlers: ClientTransactionHandlers;
-  private readonly reliable: boolean;
+export class NonInviteClientTransaction extends ClientTransactionBase<NonInviteClientState> implements ClientTransaction {
   private readonly timerE: TransactionTimer;
   private readonly timerF: TransactionTimer;
   private readonly timerK: TransactionTimer;
   private intervalE: number;
 
   constructor(id: string, request: SipRequest, destination: SipEndpoint, handlers: ClientTransactionHandlers, ctx: TransactionContext) {
-    this.id = id;
-    this.request = request;
-    this.destination = destination;
-    this.handlers = handlers;
-    this.ctx = ctx;
-    this.reliable = isReliable(destination);
+    super(id, request, destination, handlers, ctx, S.Trying);
     this.intervalE = ctx.timers.t1;
     this.timerE = new TransactionTimer(ctx.clock, () => this.fire('timerE'));
     this.timerF = new TransactionTimer(ctx.clock, () => this.fire('timerF'));
     this.timerK = new TransactionTimer(ctx.clock, () => this.fire('timerK'));
   }
 
-  get state(): NonInviteClientState {
-    return this.current;
-  }
-
   start(): void {
-    this.transmit();
+    this.transmit(this.request);
     // §17.1.2.2: "If an unreliable transport is in use, the client transaction MUST set timer E to fire in T1 seconds."
     if (!this.reliable) this.timerE.start(this.intervalE);
     // §17.1.2.2: "the client transaction MUST set timer F to fire in 64*T1 seconds" (any transport)
@@ -116,12 +101,6 @@ export class NonInviteClientTransaction implements ClientTransaction {
     this.ctx.logger.debug({ tx: this.id }, 'cancel() on a non-INVITE client transaction ignored');
   }
 
-  dispose(): void {
-    this.stopTimers();
-    this.current = S.Terminated;
-    this.handlers = NO_HANDLERS;
-  }
-
   private fire(event: NonInviteClientEvent, response?: SipResponse, error?: Error): void {
     const from = this.current;
     const to = nextNonInviteClientState(from, event);
@@ -132,7 +111,7 @@ export class NonInviteClientTransaction implements ClientTransaction {
     this.current = to;
     switch (event) {
       case 'timerE':
-        this.transmit();
+        this.transmit(this.request);
         // §17.1.2.2: Trying: "reset with a value of MIN(2*T1, T2)" doubling; Proceeding: "reset with a value of T2 seconds".
         this.intervalE = from === S.Proceeding ? this.ctx.timers.t2 : Math.min(2 * this.intervalE, this.ctx.timers.t2);
         this.timerE.start(this.intervalE);
@@ -168,20 +147,14 @@ export class NonInviteClientTransaction implements ClientTransaction {
       case 'timerK':
         break;
     }
-    if (to === S.Terminated && from !== S.Terminated) {
-      this.stopTimers();
-      this.handlers = NO_HANDLERS;
-      this.ctx.terminated(this.id);
-    }
+    if (to === S.Terminated && from !== S.Terminated) this.terminated();
   }
 
-  private transmit(): void {
-    this.ctx.send(this.request, this.destination).catch((err: unknown) => {
-      this.fire('transportError', undefined, err instanceof Error ? err : new Error(String(err)));
-    });
+  protected transportFailed(err: Error): void {
+    this.fire('transportError', undefined, err);
   }
 
-  private stopTimers(): void {
+  protected stopTimers(): void {
     this.timerE.cancel();
     this.timerF.cancel();
     this.timerK.cancel();

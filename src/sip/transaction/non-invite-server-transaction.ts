@@ -1,9 +1,10 @@
 import type { SipRequest, SipResponse } from '../message/index.js';
 import type { SipEndpoint } from '../transport/index.js';
-import { RequestKey, isReliable, safeCall, type TransactionContext } from './transaction-context.js';
+import { ServerTransactionBase } from './transaction-base.js';
+import type { TransactionContext } from './transaction-context.js';
 import { TransactionStateError } from './transaction-state-error.js';
 import { TransactionTimer } from './transaction-timer.js';
-import type { ServerTransaction, TerminationReason } from './types.js';
+import type { ServerTransaction } from './types.js';
 
 /** RFC 3261 §17.2.2 Figure 8. */
 export const NonInviteServerState = {
@@ -62,38 +63,12 @@ export function nextNonInviteServerState(state: NonInviteServerState, event: Non
 }
 
 /** Non-INVITE server transaction (RFC 3261 §17.2.2). Also answers CANCELs on the layer's behalf. */
-export class NonInviteServerTransaction implements ServerTransaction {
-  readonly id: string;
-  /** The request until the final response; then only its response key (see RequestKey). */
-  private req: SipRequest | undefined;
-  private key: RequestKey | undefined = undefined;
-  readonly source: SipEndpoint;
-  readonly responseDestination: SipEndpoint;
-  private current: NonInviteServerState = S.Trying;
-  private readonly ctx: TransactionContext;
-  private readonly reliable: boolean;
+export class NonInviteServerTransaction extends ServerTransactionBase<NonInviteServerState> implements ServerTransaction {
   private readonly timerJ: TransactionTimer;
-  private last: SipResponse | undefined = undefined;
-  private terminatedHandlers: ((reason: TerminationReason) => void)[] = [];
-  private terminationReason: TerminationReason = 'normal';
 
   constructor(id: string, request: SipRequest, source: SipEndpoint, responseDestination: SipEndpoint, ctx: TransactionContext) {
-    this.id = id;
-    this.req = request;
-    this.source = source;
-    this.responseDestination = responseDestination;
-    this.ctx = ctx;
-    this.reliable = isReliable(responseDestination);
+    super(id, request, source, responseDestination, ctx, S.Trying);
     this.timerJ = new TransactionTimer(ctx.clock, () => this.fire('timerJ'));
-  }
-
-  get state(): NonInviteServerState {
-    return this.current;
-  }
-
-  /** The request; after the final response only the fields a response copies (Via, From, To, Call-ID, CSeq). */
-  get request(): SipRequest {
-    return this.req ?? (this.key as RequestKey).toRequest();
   }
 
   respond(response: SipResponse): void {
@@ -107,32 +82,8 @@ export class NonInviteServerTransaction implements ServerTransaction {
   /** Only an INVITE can be cancelled; kept for the common interface. */
   onCancel(_handler: (cancel: SipRequest) => void): void {}
 
-  onTerminated(handler: (reason: TerminationReason) => void): void {
-    if (this.current !== S.Terminated) this.terminatedHandlers.push(handler);
-  }
-
   receiveRequest(): void {
     this.fire('request');
-  }
-
-  /** Releases the timer, handlers and messages without calling the TU (layer close). */
-  dispose(): void {
-    this.timerJ.cancel();
-    this.current = S.Terminated;
-    this.release();
-    this.terminatedHandlers = [];
-    this.last = undefined;
-  }
-
-  /**
-   * §17.2.2: once Completed the transaction only re-sends its final response to retransmissions,
-   * for 64*T1 over UDP (Timer J): it keeps that response and the request's key, not the request
-   * (a BYE, INFO or UPDATE with its body).
-   */
-  private release(): void {
-    if (this.req === undefined) return;
-    this.key = new RequestKey(this.req);
-    this.req = undefined;
   }
 
   private fire(event: NonInviteServerEvent, response?: SipResponse, error?: Error): void {
@@ -165,22 +116,23 @@ export class NonInviteServerTransaction implements ServerTransaction {
       case 'timerJ':
         break;
     }
+    // §17.2.2: once Completed the transaction only re-sends its final response to retransmissions,
+    // for 64*T1 over UDP (Timer J): it keeps that response and the request's key, not the request
+    // (a BYE, INFO or UPDATE with its body).
     if (to === S.Completed || to === S.Terminated) this.release();
-    if (to === S.Terminated && from !== S.Terminated) {
-      this.timerJ.cancel();
-      this.ctx.terminated(this.id);
-      const reason = this.terminationReason;
-      const handlers = this.terminatedHandlers;
-      this.terminatedHandlers = [];
-      this.last = undefined;
-      for (const h of handlers) safeCall(this.ctx.logger, 'onTerminated', () => h(reason));
-    }
+    if (to === S.Terminated && from !== S.Terminated) this.terminated();
   }
 
   private transmit(response: SipResponse): void {
     this.last = response;
-    this.ctx.send(response, this.responseDestination).catch((err: unknown) => {
-      this.fire('transportError', undefined, err instanceof Error ? err : new Error(String(err)));
-    });
+    this.sendResponse(response);
+  }
+
+  protected transportFailed(err: Error): void {
+    this.fire('transportError', undefined, err);
+  }
+
+  protected stopTimers(): void {
+    this.timerJ.cancel();
   }
 }

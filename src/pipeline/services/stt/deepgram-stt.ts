@@ -3,7 +3,7 @@ import { ulawEncode } from '../../../codec/index.js';
 import { systemClock, type Clock, type TimerHandle } from '../../../shared/index.js';
 import { ServiceError } from '../service-error.js';
 import type { SttService, SttSession, SttSessionOptions } from './stt.js';
-import { rawDataText } from '../ws-raw-data.js';
+import { closeWebSocket, connectWebSocket, rawDataText } from '../websocket.js';
 
 /**
  * Deepgram streaming STT over a WebSocket (https://developers.deepgram.com/reference/speech-to-text-api/listen-streaming):
@@ -70,30 +70,15 @@ export class DeepgramStt implements SttService {
     return `${o.baseUrl.replace(/\/$/, '')}/v1/listen?${q.toString()}`;
   }
 
-  open(options: SttSessionOptions = {}): Promise<SttSession> {
-    return new Promise((resolve, reject) => {
-      const socket = new WebSocket(this.url(), { headers: { Authorization: `Token ${this.options.apiKey}` }, perMessageDeflate: false });
-      let settled = false;
-      const fail = (err: ServiceError): void => {
-        if (settled) return;
-        settled = true;
-        timer.cancel();
-        socket.terminate();
-        reject(err);
-      };
-      const timer = this.clock.setTimeout(() => fail(new ServiceError('stt', this.name, `connect timed out after ${this.options.connectTimeoutMs} ms`, true)), this.options.connectTimeoutMs);
-      socket.once('unexpected-response', (_req, res) => {
-        const status = res.statusCode ?? 0;
-        fail(new ServiceError('stt', this.name, `handshake refused with HTTP ${status}`, ServiceError.retryableStatus(status), status));
-      });
-      socket.once('error', (err) => fail(new ServiceError('stt', this.name, err.message, true, null, { cause: err })));
-      socket.once('open', () => {
-        if (settled) return;
-        settled = true;
-        timer.cancel();
-        resolve(new DeepgramSttSession(socket, this.clock, this.options.finalizeTimeoutMs, options));
-      });
+  async open(options: SttSessionOptions = {}): Promise<SttSession> {
+    const socket = await connectWebSocket(this.url(), {
+      kind: 'stt',
+      provider: this.name,
+      headers: { Authorization: `Token ${this.options.apiKey}` },
+      clock: this.clock,
+      timeoutMs: this.options.connectTimeoutMs,
     });
+    return new DeepgramSttSession(socket, this.clock, this.options.finalizeTimeoutMs, options);
   }
 }
 
@@ -183,22 +168,6 @@ class DeepgramSttSession implements SttSession {
     if (this.closing) return Promise.resolve();
     this.closing = true;
     this.settle(new ServiceError('stt', 'deepgram', 'session closed', false));
-    const socket = this.socket;
-    if (socket.readyState !== WebSocket.OPEN) {
-      socket.terminate();
-      return Promise.resolve();
-    }
-    socket.send(JSON.stringify({ type: 'CloseStream' }));
-    return new Promise((resolve) => {
-      const force = setTimeout(() => {
-        socket.terminate();
-        resolve();
-      }, 1000);
-      socket.once('close', () => {
-        clearTimeout(force);
-        resolve();
-      });
-      socket.close(1000);
-    });
+    return closeWebSocket(this.socket, JSON.stringify({ type: 'CloseStream' }));
   }
 }

@@ -2,7 +2,7 @@ import WebSocket from 'ws';
 import { systemClock, type Clock } from '../../../shared/index.js';
 import { ServiceError } from '../service-error.js';
 import { Pcm16Assembler, type TtsService } from './tts.js';
-import { rawDataBytes, rawDataText } from '../ws-raw-data.js';
+import { closeWebSocket, connectWebSocket, rawDataBytes, rawDataText } from '../websocket.js';
 
 /**
  * Deepgram Aura streaming TTS over one WebSocket per call
@@ -50,26 +50,14 @@ export class DeepgramTts implements TtsService {
 
   private connect(): Promise<WebSocket> {
     if (this.socket !== null && this.socket.readyState === WebSocket.OPEN) return Promise.resolve(this.socket);
-    this.connecting ??= new Promise<WebSocket>((resolve, reject) => {
-      const socket = new WebSocket(this.url(), { headers: { Authorization: `Token ${this.options.apiKey}` }, perMessageDeflate: false });
-      let settled = false;
-      const fail = (err: ServiceError): void => {
-        if (settled) return;
-        settled = true;
-        timer.cancel();
-        this.connecting = null;
-        socket.terminate();
-        reject(err);
-      };
-      const timer = this.clock.setTimeout(() => fail(new ServiceError('tts', this.name, 'connect timed out', true)), this.options.connectTimeoutMs);
-      socket.once('unexpected-response', (_req, res) => {
-        const status = res.statusCode ?? 0;
-        fail(new ServiceError('tts', this.name, `handshake refused with HTTP ${status}`, ServiceError.retryableStatus(status), status));
-      });
-      socket.once('error', (err) => fail(new ServiceError('tts', this.name, err.message, true, null, { cause: err })));
-      socket.once('open', () => {
-        settled = true;
-        timer.cancel();
+    this.connecting ??= connectWebSocket(this.url(), {
+      kind: 'tts',
+      provider: this.name,
+      headers: { Authorization: `Token ${this.options.apiKey}` },
+      clock: this.clock,
+      timeoutMs: this.options.connectTimeoutMs,
+    }).then(
+      (socket) => {
         this.connecting = null;
         this.socket = socket;
         const pcm = new Pcm16Assembler();
@@ -94,9 +82,13 @@ export class DeepgramTts implements TtsService {
           this.discarding = false;
           this.deliver({ error: new ServiceError('tts', this.name, `connection closed (${code})`, true) });
         });
-        resolve(socket);
-      });
-    });
+        return socket;
+      },
+      (err: unknown) => {
+        this.connecting = null;
+        throw err;
+      },
+    );
     return this.connecting;
   }
 
@@ -152,18 +144,7 @@ export class DeepgramTts implements TtsService {
     const socket = this.socket;
     this.socket = null;
     if (socket === null) return;
-    if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: 'Close' }));
-    await new Promise<void>((resolve) => {
-      const force = setTimeout(() => {
-        socket.terminate();
-        resolve();
-      }, 1000);
-      socket.once('close', () => {
-        clearTimeout(force);
-        resolve();
-      });
-      socket.close(1000);
-    });
+    await closeWebSocket(socket, JSON.stringify({ type: 'Close' }));
   }
 }
 
