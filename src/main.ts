@@ -131,7 +131,7 @@ export async function startTrunkline(config: TrunklineConfig, options: StartOpti
   let api: ApiServer | undefined;
   let httpPort: number | undefined;
   if (options.http !== false) {
-    api = await buildApiServer({ config, calls, logger, clock, lateness: () => mediaWorkers?.lateness() ?? pacer.lateness(), ...(options.webhooks !== undefined ? { webhooks: options.webhooks } : {}) });
+    api = await buildApiServer({ config, calls, logger, clock, lateness: () => mediaWorkers?.lateness() ?? pacer.lateness(), refused: () => ua.refused, ...(options.webhooks !== undefined ? { webhooks: options.webhooks } : {}) });
     try {
       httpPort = await api.listen();
     } catch (err) {

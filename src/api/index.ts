@@ -5,7 +5,7 @@
 export { buildApiServer } from './server.js';
 export type { ApiOptions, ApiServer } from './server.js';
 export { ApiMetrics } from './metrics.js';
-export type { LatenessReader } from './metrics.js';
+export type { LatenessReader, RefusedReader } from './metrics.js';
 export { WebhookSender, signWebhook, verifyWebhookSignature, SIGNATURE_HEADER } from './webhooks.js';
 export type { WebhookEvent, WebhookEventType, WebhookSenderOptions, SignatureVerdict } from './webhooks.js';
 export { CallWebhooks } from './call-webhooks.js';

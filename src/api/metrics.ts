@@ -6,6 +6,11 @@ export interface LatenessReader {
   (): { count: number; p50Ms: number; p99Ms: number; maxMs: number };
 }
 
+/** SIP requests turned away before any transaction since start (the UA's `refused`). */
+export interface RefusedReader {
+  (): { rateLimited: number; malformed: number; scanner: number; unknownSource: number; tooManyVias: number };
+}
+
 type MediaTotals = { received: number; sent: number; lost: number; concealed: number; late: number };
 
 function mediaTotals(call: Call): MediaTotals {
@@ -35,7 +40,7 @@ export class ApiMetrics {
   readonly webhooks: Counter<'result'>;
   readonly httpErrors: Counter<'code'>;
 
-  constructor(calls: CallManager, lateness: LatenessReader | undefined) {
+  constructor(calls: CallManager, lateness: LatenessReader | undefined, refused?: RefusedReader) {
     const registers = [this.registry];
     const totals = (): MediaTotals => {
       const t = { ...this.ended };
@@ -112,6 +117,23 @@ export class ApiMetrics {
         this.set({ quantile: '1' }, l.maxMs);
       },
     });
+    if (refused !== undefined) {
+      new Counter({
+        name: 'trunkline_sip_requests_refused_total',
+        help: 'SIP requests turned away before any transaction: rate-limited (over the per-source limit, dropped unread), malformed (answered 4xx when possible), scanner (dropped), unknown-source (403 or dropped), too-many-vias (483)',
+        labelNames: ['reason'],
+        registers,
+        collect() {
+          const r = refused();
+          this.reset();
+          this.inc({ reason: 'rate-limited' }, r.rateLimited);
+          this.inc({ reason: 'malformed' }, r.malformed);
+          this.inc({ reason: 'scanner' }, r.scanner);
+          this.inc({ reason: 'unknown-source' }, r.unknownSource);
+          this.inc({ reason: 'too-many-vias' }, r.tooManyVias);
+        },
+      });
+    }
     this.turn = new Histogram({ name: 'trunkline_turn_latency_ms', help: 'Caller stopped speaking → first bot audio out, ms', buckets: TURN_BUCKETS, registers });
     this.webhooks = new Counter({ name: 'trunkline_webhook_deliveries_total', help: 'Webhook events delivered or given up on', labelNames: ['result'], registers });
     this.httpErrors = new Counter({ name: 'trunkline_api_errors_total', help: 'API error responses by catalogue code', labelNames: ['code'], registers });

@@ -5,7 +5,7 @@ import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Call, CallManager } from '../call/index.js';
 import { ERRORS, TrunklineError, isLoopbackHost, ConfigError, type Clock, type ErrorCode, type ErrorSpec, type TimerHandle, type Logger, type TrunklineConfig } from '../shared/index.js';
-import { ApiMetrics, type LatenessReader } from './metrics.js';
+import { ApiMetrics, type LatenessReader, type RefusedReader } from './metrics.js';
 import { CallWebhooks } from './call-webhooks.js';
 import { callView } from './call-view.js';
 import { CallIdParams, CallList, CallView, DialBody, DialCreated, DtmfBody, ErrorBody, Health, TransferAccepted, TransferBody } from './schemas.js';
@@ -18,6 +18,8 @@ export interface ApiOptions {
   readonly clock: Clock;
   /** Pacer lateness for /metrics (main.ts passes pacer.lateness). */
   readonly lateness?: LatenessReader;
+  /** SIP requests turned away before any transaction, for /metrics (main.ts passes the UA's). */
+  readonly refused?: RefusedReader;
   /** Wall clock (ms) for timestamps and webhook signatures. Default Date.now. */
   readonly wallNow?: () => number;
   /** Webhook delivery: tests shorten the retry schedule or swap fetch. */
@@ -85,7 +87,7 @@ export async function buildApiServer(options: ApiOptions): Promise<ApiServer> {
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  const metrics = new ApiMetrics(calls, options.lateness);
+  const metrics = new ApiMetrics(calls, options.lateness, options.refused);
   const secret = config.http.webhookSecret;
   const webhooks =
     secret === undefined

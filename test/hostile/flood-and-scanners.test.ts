@@ -22,6 +22,13 @@ async function peer(host = '127.0.0.1'): Promise<RawPeer> {
 
 const responses = (p: RawPeer): SipMessage[] => p.received.filter((m) => m.type === 'response');
 
+/** trunkline_sip_requests_refused_total{reason} as /metrics serves it. */
+async function refusedMetric(reason: string): Promise<number> {
+  const res = await server?.server.api?.app.inject({ method: 'GET', url: '/metrics' });
+  const line = (res?.body ?? '').split('\n').find((l) => l.startsWith(`trunkline_sip_requests_refused_total{reason="${reason}"}`));
+  return Number(line?.split(' ')[1] ?? NaN);
+}
+
 describe('a SIP flood from one source meets the per-source rate limit', () => {
   it('thousands of OPTIONS and INVITEs per second from one socket: the excess is dropped; a second source is still served', async () => {
     server = await startTestServer({ file: { sip: { rateLimit: { perSecond: 200, burst: 200 } } } });
@@ -73,6 +80,11 @@ describe('a SIP flood from one source meets the per-source rate limit', () => {
     expect(flooderFinal.length).toBeGreaterThan(0);
     expect(flooderFinal.length).toBeLessThan(sent / 4);
     for (const m of flooderFinal) expect(m.type === 'response' && [200, 420].includes(m.status)).toBe(true);
+    // What the limiter dropped is counted and served on /metrics.
+    const limited = server.server.ua.refused.rateLimited;
+    expect(limited, `${limited} of ${sent} counted as rate-limited`).toBeGreaterThan(sent / 2);
+    expect(limited).toBeLessThanOrEqual(sent);
+    expect(await refusedMetric('rate-limited')).toBe(limited);
     // The second source was served while the flood went on.
     expect(otherCallIds.length).toBeGreaterThanOrEqual(8);
     const served = otherCallIds.filter((id) => otherAnsweredDuringFlood.has(id)).length;
@@ -99,6 +111,8 @@ describe('scanners get nothing useful', () => {
     await new Promise((r) => setTimeout(r, 400));
     expect(responses(p)).toHaveLength(0);
     expect(server.server.ua.stats.transactions).toBe(0);
+    expect(server.server.ua.refused.scanner).toBe(SCANNERS.length * 3);
+    expect(await refusedMetric('scanner')).toBe(SCANNERS.length * 3);
     const callId = token();
     p.send(request({ method: 'OPTIONS', target, peerPort: p.port, callId, userAgent: 'Carrier-SBC/1.0' }));
     expect(await p.waitFor((m) => m.type === 'response' && m.status === 200, 2000)).toBeDefined();
@@ -120,8 +134,9 @@ describe('scanners get nothing useful', () => {
       expect(m.type === 'response' && m.status).toBe(403);
       for (const h of ['allow', 'server', 'user-agent', 'supported', 'accept', 'contact', 'www-authenticate']) expect(m.headers.has(h), h).toBe(false);
     }
-    // Refused statelessly, before any server transaction was created.
+    // Refused statelessly, before any server transaction was created; counted.
     expect(server.server.ua.stats.transactions).toBe(0);
+    expect(await refusedMetric('unknown-source')).toBe(SWEEP);
   });
 
   it("with unknownSource 'ignore' the sweep gets silence and creates no transaction", async () => {

@@ -14,6 +14,12 @@ export interface ParseOptions {
   /** Bytes allowed for the whole message. Default 65536; more → 413. */
   maxBytes?: number;
   /**
+   * Bytes allowed for one header field line (name, value, folded continuations). Default 16384:
+   * far above any real field (a STIR/SHAKEN Identity is ~1 KB), far below what a scanner stuffs
+   * into a 64 KiB datagram; more → 413 "Header Field Too Large", answered like any 4xx.
+   */
+  maxFieldBytes?: number;
+  /**
    * The buffer is one UDP datagram (RFC 3261 §18.3): a Content-Length larger than the bytes
    * present is an error, a smaller one truncates the body.
    */
@@ -22,6 +28,10 @@ export interface ParseOptions {
 
 export const DEFAULT_MAX_BYTES = 65536;
 export const DEFAULT_MAX_HEADERS = 256;
+export const DEFAULT_MAX_FIELD_BYTES = 16384;
+
+/** The fields a response copies from its request (§8.2.6.2), compact forms expanded. */
+const ECHOED = new Set(['via', 'from', 'to', 'call-id', 'cseq']);
 
 const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
 const LFLF = Buffer.from('\n\n', 'latin1');
@@ -39,6 +49,7 @@ const EMPTY = Buffer.alloc(0);
 export function parseMessage(data: Buffer, options?: ParseOptions): SipMessage {
   const maxBytes = options?.maxBytes ?? DEFAULT_MAX_BYTES;
   const maxHeaders = options?.maxHeaders ?? DEFAULT_MAX_HEADERS;
+  const maxFieldBytes = options?.maxFieldBytes ?? DEFAULT_MAX_FIELD_BYTES;
   const datagram = options?.datagram === true;
   if (data.length > maxBytes) throw new SipParseError(413, 'Message Too Large');
 
@@ -127,6 +138,8 @@ export function parseMessage(data: Buffer, options?: ParseOptions): SipMessage {
   let vias = 0;
   let topVia: HeaderField | undefined;
   let dupSingle: string | undefined;
+  /** The first header field over maxFieldBytes (answered with 413 once the headers are read). */
+  let oversize: HeaderField | undefined;
   let pos = lineEnd + 1;
   while (pos < textLen) {
     let le = text.indexOf('\n', pos);
@@ -142,6 +155,7 @@ export function parseMessage(data: Buffer, options?: ParseOptions): SipMessage {
       if (last === undefined) throw fail(400, 'Continuation line before first header', method, fields);
       const cont = text.slice(ls, e).trim();
       if (cont.length > 0) last.value = last.value.length > 0 ? `${last.value} ${cont}` : cont;
+      if (last.value.length > maxFieldBytes) oversize ??= last;
       continue;
     }
     if (e === ls) continue; // an empty line cannot occur before headEnd except from LF/CRLF mixes
@@ -163,6 +177,7 @@ export function parseMessage(data: Buffer, options?: ParseOptions): SipMessage {
     const field = new HeaderField(name, lname, text.slice(vs, ve));
     fields.push(field);
     last = field;
+    if (e - ls > maxFieldBytes) oversize ??= field;
     if (fields.length > maxHeaders) throw fail(400, 'Too many headers', method, fields);
     switch (lname) {
       case 'via':
@@ -197,6 +212,12 @@ export function parseMessage(data: Buffer, options?: ParseOptions): SipMessage {
     }
   }
   const headers = new HeaderList(fields);
+  if (deferred === undefined && oversize !== undefined) {
+    deferred = new SipParseError(413, `Header Field Too Large (${oversize.name}, more than ${maxFieldBytes} bytes)`);
+    // A response copies Via, From, To, Call-ID and CSeq (§8.2.6.2): one of those that large is
+    // not echoed back; the message is dropped unanswered instead.
+    if (ECHOED.has(oversize.lname)) throw deferred;
+  }
   if (deferred !== undefined) throw withPartial(deferred, method, headers, fields);
 
   // ---- mandatory and single-valued headers (§8.1.1, §8.2.2, RFC 4475 §3.3.1, §3.3.8) ----

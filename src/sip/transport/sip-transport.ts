@@ -52,9 +52,16 @@ export class SipTransport {
     });
   }
 
+  private malformed = 0;
+
   /** Inbound requests dropped by the per-source rate limit since start. */
   get rateLimitedRequests(): number {
     return this.limiter.dropped;
+  }
+
+  /** Inbound messages that did not parse (answered with a 4xx/5xx when possible, else dropped) since start. */
+  get malformedMessages(): number {
+    return this.malformed;
   }
 
   /** UDP and TCP on the same port; with port 0 a port free for both is picked (retrying on EADDRINUSE). */
@@ -194,6 +201,7 @@ export class SipTransport {
     try {
       message = parseMessage(data, { datagram, maxBytes: this.options.maxMessageBytes, maxHeaders: this.options.maxHeaders });
     } catch (err) {
+      this.malformed++;
       this.rejectUnparseable(err, source);
       return;
     }

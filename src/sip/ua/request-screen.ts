@@ -38,6 +38,18 @@ export interface ScreenPolicy {
   /** The trunk table's verdict on a source address. */
   isKnownSource(host: string): boolean;
   unknownSource: 'reject' | 'ignore';
+  /** Requests turned away, by why (for /metrics); counted when given. */
+  counts?: ScreenCounts;
+}
+
+/** Requests the screen turned away since start. */
+export interface ScreenCounts {
+  /** A scanner User-Agent (dropped). */
+  scanner: number;
+  /** A source that is no trunk (403 or dropped). */
+  unknownSource: number;
+  /** More than MAX_VIA_VALUES Via values (483). */
+  tooManyVias: number;
 }
 
 /**
@@ -51,11 +63,19 @@ export interface ScreenPolicy {
  * - more than MAX_VIA_VALUES Via values: 483.
  */
 export function screenRequest(req: SipRequest, source: SipEndpoint, policy: ScreenPolicy): RequestVerdict {
-  if (isScannerUserAgent(req.headers.get('user-agent'))) return 'drop';
+  const counts = policy.counts;
+  if (isScannerUserAgent(req.headers.get('user-agent'))) {
+    if (counts !== undefined) counts.scanner++;
+    return 'drop';
+  }
   if (!policy.isKnownSource(source.host)) {
+    if (counts !== undefined) counts.unknownSource++;
     if (policy.unknownSource === 'ignore' || req.method === 'ACK') return 'drop';
     return { status: 403 };
   }
-  if (req.method !== 'ACK' && req.headers.getAll('via').length > MAX_VIA_VALUES) return { status: 483, reason: 'Too Many Hops' };
+  if (req.method !== 'ACK' && req.headers.getAll('via').length > MAX_VIA_VALUES) {
+    if (counts !== undefined) counts.tooManyVias++;
+    return { status: 483, reason: 'Too Many Hops' };
+  }
   return 'accept';
 }

@@ -17,10 +17,23 @@ import type { IncomingCall } from './incoming-call.js';
 import { OutboundCall } from './outgoing-call.js';
 import type { InviteOptions, OutgoingCall } from './outgoing-call.js';
 import { checkRequest } from './request-policy.js';
-import { screenRequest } from './request-screen.js';
+import { screenRequest, type ScreenCounts } from './request-screen.js';
 
 /** A transport the UA can own: SipTransport, or an in-memory fake in tests. */
-export type UaTransport = SipTransportLike & { listen?(): Promise<void>; close?(): Promise<void> };
+export type UaTransport = SipTransportLike & {
+  listen?(): Promise<void>;
+  close?(): Promise<void>;
+  readonly rateLimitedRequests?: number;
+  readonly malformedMessages?: number;
+};
+
+/** Inbound requests turned away before any transaction existed, since start (for /metrics). */
+export interface RefusedRequests extends ScreenCounts {
+  /** Over the per-source rate limit (dropped unread). */
+  rateLimited: number;
+  /** Unparseable (answered with 4xx/5xx when the headers allow, else dropped). */
+  malformed: number;
+}
 
 export interface SipUserAgentOptions {
   config: TrunklineConfig;
@@ -49,6 +62,7 @@ export class SipUserAgent {
   private readonly dialogs = new DialogSet();
   private readonly incomingHandlers: HandlerList<[IncomingCall]>;
   private transport: UaTransport | undefined;
+  private readonly screenCounts: ScreenCounts = { scanner: 0, unknownSource: 0, tooManyVias: 0 };
   private ownsTransport = false;
   private transactions: TransactionLayer | undefined;
   private ctx: DialogContext | undefined;
@@ -86,7 +100,7 @@ export class SipUserAgent {
     this.transactions = transactions;
     this.ctx = this.makeContext(transactions, this.transport, timers);
     // Screened before a server transaction exists: unknown sources, scanners, forged Via paths.
-    const policy = { isKnownSource: (host: string) => this.trunks.match(host) !== undefined, unknownSource: sip.unknownSource };
+    const policy = { isKnownSource: (host: string) => this.trunks.match(host) !== undefined, unknownSource: sip.unknownSource, counts: this.screenCounts };
     transactions.setScreen((req, source) => screenRequest(req, source, policy));
     transactions.onRequest((tx) => this.receive(tx));
     transactions.onAck((ack) => this.receiveAck(ack));
@@ -95,6 +109,11 @@ export class SipUserAgent {
 
   get port(): number {
     return this.transport?.port ?? 0;
+  }
+
+  /** Requests turned away before any transaction: rate limit, parse errors, the screen. */
+  get refused(): RefusedRequests {
+    return { ...this.screenCounts, rateLimited: this.transport?.rateLimitedRequests ?? 0, malformed: this.transport?.malformedMessages ?? 0 };
   }
 
   get stats(): { dialogs: number; transactions: number } {

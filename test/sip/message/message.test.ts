@@ -183,6 +183,29 @@ describe('parseMessage validation', () => {
     expect(status(() => parseMessage(invite([], 'x'.repeat(100)), { maxBytes: 200 }))).toBe(413);
   });
 
+  it('bounds one header field: 413 naming it, answerable unless it is a field the answer copies', () => {
+    const caught = (buf: Buffer): SipParseError => {
+      try {
+        parseMessage(buf);
+      } catch (e) {
+        return e as SipParseError;
+      }
+      throw new Error('parsed');
+    };
+    expect(status(() => parseMessage(invite([`X-Big: ${'a'.repeat(16_000)}`])))).toBe(0);
+    const big = caught(invite([`X-Big: ${'a'.repeat(16_400)}`]));
+    expect([big.status, big.reason]).toEqual([413, 'Header Field Too Large (X-Big, more than 16384 bytes)']);
+    expect(big.partial?.headers.get('Call-ID')).toBe('a84b4c76e66710@pc33.atlanta.example.com');
+    // Folded continuation lines count towards their field.
+    const folded = caught(invite(['X-Folded: start', ...Array.from({ length: 20 }, () => ` ${'b'.repeat(1000)}`)]));
+    expect(folded.reason).toMatch(/^Header Field Too Large \(X-Folded/);
+    // A 20 KB Subject is answerable (the answer does not copy it); a 20 KB To is not.
+    expect(caught(invite([`Subject: ${'s'.repeat(20_000)}`])).partial).toBeDefined();
+    const to = caught(crlf(['INVITE sip:bob@biloxi.example.com SIP/2.0', ...BASE.filter((l) => !l.startsWith('To:')), `To: <sip:${'t'.repeat(20_000)}@b>`, 'CSeq: 1 INVITE', '', '']));
+    expect([to.status, to.partial]).toEqual([413, undefined]);
+    expect(status(() => parseMessage(invite([`X-Big: ${'a'.repeat(2000)}`]), { maxFieldBytes: 1000 }))).toBe(413);
+  });
+
   it('UDP: shorter Content-Length truncates, larger → 400 (§18.3)', () => {
     const buf = Buffer.concat([invite([], 'abcd'), Buffer.from('EXTRA')]);
     expect(parseMessage(buf, { datagram: true }).body.toString()).toBe('abcd');
