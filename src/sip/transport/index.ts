@@ -4,5 +4,6 @@
  */
 export type { TransportProtocol, SipEndpoint, InboundMessage, SipTransportOptions } from './types.js';
 export { SipTransport } from './sip-transport.js';
+export { SIP_UDP_RECEIVE_BUFFER_BYTES } from './udp-transport.js';
 export { responseDestination } from './response-destination.js';
 export { localAddressToward, isWildcard } from './local-address.js';

@@ -59,6 +59,11 @@ export class SipTransport {
     return this.limiter.dropped;
   }
 
+  /** The SIP UDP socket's receive buffer as the kernel reports it (0 without UDP). */
+  get udpReceiveBufferBytes(): number {
+    return this.udp?.receiveBufferBytes ?? 0;
+  }
+
   /** Inbound messages that did not parse (answered with a 4xx/5xx when possible, else dropped) since start. */
   get malformedMessages(): number {
     return this.malformed;

@@ -3,6 +3,15 @@ import { isIPv4, isIPv6 } from 'node:net';
 import type { Logger } from '../../shared/index.js';
 
 /**
+ * The receive buffer asked for the SIP socket. The kernel default (net.core.rmem_default, 208 KiB)
+ * holds ~200 INVITEs: at hundreds of calls per second one garbage collection or a burst from a
+ * carrier overflows it, and every dropped request comes back as a retransmission 500 ms later,
+ * which snowballs. 4 MiB absorbs a quarter second at 1,000 calls/s. Linux caps it at
+ * net.core.rmem_max; a smaller result is logged once so the operator can raise the sysctl.
+ */
+export const SIP_UDP_RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024;
+
+/**
  * One UDP socket (RFC 3261 §18: each datagram carries exactly one message). Responses leave from
  * the socket the request arrived on — RFC 3581 §4: "The response MUST be sent from the same
  * address and port that the corresponding request was received on".
@@ -33,9 +42,36 @@ export class UdpTransport {
         socket.on('error', (err) => this.logger.warn({ err }, 'UDP socket error'));
         socket.on('message', (data, rinfo) => this.onDatagram(data, rinfo.address, rinfo.port));
         this.socket = socket;
+        this.growReceiveBuffer(socket);
         resolve(socket.address().port);
       });
     });
+  }
+
+  /** The socket's receive buffer in bytes as the kernel reports it (Linux: twice what it grants for bookkeeping). */
+  get receiveBufferBytes(): number {
+    try {
+      return this.socket?.getRecvBufferSize() ?? 0;
+    } catch {
+      return 0;
+    }
+  }
+
+  private growReceiveBuffer(socket: Socket): void {
+    let granted = 0;
+    try {
+      socket.setRecvBufferSize(SIP_UDP_RECEIVE_BUFFER_BYTES);
+      granted = socket.getRecvBufferSize();
+    } catch (err) {
+      this.logger.info({ err }, 'SIP UDP receive buffer left at the system default');
+      return;
+    }
+    if (granted < SIP_UDP_RECEIVE_BUFFER_BYTES) {
+      this.logger.info(
+        { bytes: granted, asked: SIP_UDP_RECEIVE_BUFFER_BYTES },
+        'SIP UDP receive buffer is smaller than asked (capped by net.core.rmem_max): bursts above a few hundred calls/s may be dropped and retransmitted',
+      );
+    }
   }
 
   send(data: Buffer, host: string, port: number): Promise<void> {

@@ -1,10 +1,11 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { readFileSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeClock, silentLogger } from '../../../src/shared/index.js';
 import { createRequest, createResponse, parseMessage, parseVia } from '../../../src/sip/message/index.js';
 import type { SipResponse } from '../../../src/sip/message/index.js';
-import { SipTransport } from '../../../src/sip/transport/index.js';
+import { SIP_UDP_RECEIVE_BUFFER_BYTES, SipTransport } from '../../../src/sip/transport/index.js';
 import type { InboundMessage } from '../../../src/sip/transport/index.js';
 
 const IDLE_MS = 60_000;
@@ -120,6 +121,17 @@ describe('SipTransport over UDP (RFC 3261 §18)', () => {
     expect(transport.port).toBeGreaterThan(0);
     const c = await tcpClient();
     expect(c.socket.remotePort).toBe(transport.port);
+  });
+
+  it('asks for a 4 MiB UDP receive buffer (as much as net.core.rmem_max grants) so call bursts are not dropped', () => {
+    let rmemMax = 0;
+    try {
+      rmemMax = Number(readFileSync('/proc/sys/net/core/rmem_max', 'utf8').trim());
+    } catch {
+      return; // not Linux
+    }
+    // Linux grants up to rmem_max and reports twice that (the other half is its bookkeeping).
+    expect(transport.udpReceiveBufferBytes / 2).toBe(Math.min(SIP_UDP_RECEIVE_BUFFER_BYTES, rmemMax));
   });
 
   it('stamps received and rport on the top Via (§18.2.1, RFC 3581 §4) and routes the response to received:rport', async () => {
