@@ -7,6 +7,7 @@ export default defineConfig({
     testTimeout: 20_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    setupFiles: ['test/setup/close-shared-engines.ts'],
     // The end-to-end tests run real SIPp/baresip peers and real-time RTP on a shared 2-core
     // machine; a test that fails once is run once more, and one that fails twice fails the run.
     // A retried test is reported in the output, so a flake stays visible.

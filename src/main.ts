@@ -9,7 +9,7 @@ import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { buildApiServer, type ApiServer } from './api/index.js';
 import { CallManager, CallRouter, LocalMediaHostFactory, WorkerPool, splitPortRange, workerCount, type CallDeps } from './call/index.js';
-import { createBot, isBotName, type Bot, type BotContext } from './pipeline/index.js';
+import { FliteTts, createBot, isBotName, type Bot, type BotContext } from './pipeline/index.js';
 import { Pacer, PortPool } from './rtp/index.js';
 import { SipUserAgent, isWildcard, localAddressToward } from './sip/index.js';
 import {
@@ -240,16 +240,21 @@ async function main(): Promise<void> {
     }
     signalled = true;
     logger.info({ signal, active: server.calls.active, drainTimeoutSec: config.calls.drainTimeoutSec }, 'shutting down: new calls get 503, calls in progress may finish');
-    server.stop(config.calls.drainTimeoutSec * 1000).then(
-      () => {
-        logger.info('stopped');
-        process.exit(0);
-      },
-      (err: unknown) => {
-        logger.error({ err }, 'error during shutdown');
-        process.exit(1);
-      },
-    );
+    server
+      .stop(config.calls.drainTimeoutSec * 1000)
+      // The process-wide flite thread ends by itself too: a thread holding WebAssembly that is
+      // still alive at exit is torn down like terminate(), which can crash the exit (nodejs/node#47748).
+      .then(() => FliteTts.shared().close())
+      .then(
+        () => {
+          logger.info('stopped');
+          process.exit(0);
+        },
+        (err: unknown) => {
+          logger.error({ err }, 'error during shutdown');
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));

@@ -48,6 +48,13 @@ export type ToWorker =
   | { readonly t: 'stats'; readonly sid: number }
   | { readonly t: 'close'; readonly sid: number }
   /**
+   * Stop: close every session and the worker's own engines, then let the thread end by itself.
+   * worker.terminate() is the last resort only: terminating a thread that holds WebAssembly
+   * (the VAD, flite) can crash or hang the whole process in Node's environment teardown
+   * (nodejs/node#47748, #33377).
+   */
+  | { readonly t: 'shutdown' }
+  /**
    * The call joins a media bridge (transfer fallback or mode bridge): its bot is closed and, from
    * now on, its decoded frames go to the main thread and the frames it sends come from there —
    * the one case where audio crosses threads (50 small messages a second per bridged leg).

@@ -8,7 +8,7 @@
  */
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
-import { createBot, isBotName, type Bot, type BotContext } from '../pipeline/index.js';
+import { FliteTts, createBot, isBotName, type Bot, type BotContext } from '../pipeline/index.js';
 import { Pacer, PortPool, type MediaSession, type MediaSessionStats } from '../rtp/index.js';
 import { pino } from 'pino';
 import { ConfigError, createLogger, systemClock, type Clock, type Logger, type TimerHandle } from '../shared/index.js';
@@ -29,6 +29,8 @@ export interface MediaWorkerOptions {
   readonly logger?: Logger;
   /** Builds a bot by name (default: createBot with the config's agent and bridge sections). */
   readonly createBot?: (name: string, context: BotContext) => Bot;
+  /** The main thread asked the worker to stop ('shutdown'). */
+  readonly onShutdown?: () => void;
 }
 
 export interface MediaWorkerHandle {
@@ -159,6 +161,10 @@ export function runMediaWorker(port: WorkerEndpoint, data: MediaWorkerData, opti
       close(msg.sid);
       return;
     }
+    if (msg.t === 'shutdown') {
+      options.onShutdown?.();
+      return;
+    }
     const host = hosts.get(msg.sid);
     if (host === undefined) return; // closed meanwhile: nothing to do
     try {
@@ -258,8 +264,23 @@ if (!isMainThread && parentPort !== null && isMediaWorkerData(workerData)) {
       },
     },
   );
-  const handle = runMediaWorker(endpoint, data, { logger });
+  // Shutdown: close the sessions, the pacer and the ports, then the shared TTS engine's own
+  // thread, then the channel; with no handle left the thread ends by itself (no terminate()).
+  let warming: Promise<void> = Promise.resolve();
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      try {
+        await handle.close();
+        await warming;
+        await FliteTts.shared().close();
+      } catch (err) {
+        logger.error({ err }, 'media worker shutdown failed');
+      }
+      endpoint.close();
+    })());
+  const handle = runMediaWorker(endpoint, data, { logger, onShutdown: () => void stop() });
   endpoint.postMessage({ t: 'ready' } satisfies FromWorker);
-  warmDemo(data, logger).catch((err: unknown) => logger.warn({ err }, 'demo prompts not warmed in media worker'));
-  endpoint.once('close', () => void handle.close());
+  warming = warmDemo(data, logger).catch((err: unknown) => logger.warn({ err }, 'demo prompts not warmed in media worker'));
+  endpoint.once('close', () => void stop());
 }

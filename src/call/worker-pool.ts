@@ -58,6 +58,8 @@ export interface WorkerStatus {
 /** Most workers `auto` starts: the main thread keeps a core for SIP and the API above this. */
 const MAX_AUTO_WORKERS = 16;
 const DEFAULT_REPORT_MS = 1000;
+/** How long a worker has to end by itself after 'shutdown' before it is terminated. */
+const SHUTDOWN_GRACE_MS = 5000;
 /** Respawn delay after a worker died; doubles while replacements keep dying within a minute. */
 const RESPAWN_MS = 100;
 const RESPAWN_MAX_MS = 30_000;
@@ -233,7 +235,12 @@ export class WorkerPool implements MediaHostFactory {
     if (slot !== undefined) this.post(slot, { t: 'crash' });
   }
 
-  /** Terminates every worker (calls should have been drained first: theirs end at once). Idempotent. */
+  /**
+   * Stops every worker (calls should have been drained first: theirs end at once). Each is asked
+   * to shut down and ends by itself; terminate() only if it has not within SHUTDOWN_GRACE_MS
+   * (terminating a thread that holds WebAssembly can take the process down: nodejs/node#47748).
+   * Idempotent.
+   */
   close(): Promise<void> {
     this.closing ??= (async () => {
       await Promise.all(
@@ -244,11 +251,28 @@ export class WorkerPool implements MediaHostFactory {
           slot.ready = false;
           for (const host of [...slot.hosts.values()]) host.fail('media workers closed');
           slot.hosts.clear();
-          if (worker !== undefined) await worker.terminate();
+          if (worker !== undefined) await this.stopWorker(worker, slot.index);
         }),
       );
     })();
     return this.closing;
+  }
+
+  private async stopWorker(worker: Worker, index: number): Promise<void> {
+    let timer: TimerHandle | undefined;
+    const exited = new Promise<number | undefined>((resolve) => {
+      worker.once('exit', (code: number) => resolve(code));
+      timer = this.options.clock.setTimeout(() => resolve(undefined), SHUTDOWN_GRACE_MS);
+    });
+    worker.postMessage({ t: 'shutdown' } satisfies ToWorker);
+    const code = await exited;
+    timer?.cancel();
+    if (code === undefined) {
+      this.log.warn({ worker: index, graceMs: SHUTDOWN_GRACE_MS }, 'media worker did not stop by itself: terminating it');
+      await worker.terminate();
+      return;
+    }
+    this.log.info({ worker: index, code }, 'media worker stopped');
   }
 
   private pick(): Slot {
