@@ -169,6 +169,9 @@ export class FliteTts implements TtsEngine {
     const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
     const force = setTimeout(() => void worker.terminate(), 2000);
     force.unref();
+    // Referenced again while it winds down: an idle worker is unref'd, and a process whose last
+    // handle it is would otherwise end before the worker has removed its temp dir and exited.
+    worker.ref();
     worker.postMessage({ type: 'close' });
     await exited;
     clearTimeout(force);

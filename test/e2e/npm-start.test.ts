@@ -59,7 +59,9 @@ async function startBuiltServer(configFile: string): Promise<Server> {
   child.stderr?.on('data', (b: Buffer) => {
     stderr += b.toString();
   });
-  const exit = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
+  // 'close', not 'exit': it comes after the child's stdout has been read to the end, so the
+  // last log lines ("stopped") are in `logs` by the time the test looks.
+  const exit = new Promise<number | null>((res) => child.once('close', (code) => res(code)));
   const listening = await waitFor(() => logs.some((l) => String(l['msg']).startsWith('listening on')) || child.exitCode !== null, 30_000);
   if (!listening || child.exitCode !== null) {
     child.kill('SIGKILL');
@@ -146,6 +148,6 @@ describe.sequential('npm start: the built server', () => {
     expect(tookMs).toBeLessThan(DRAIN_SEC * 1000 + 3000);
     const ended = server.logs.find((l) => l['msg'] === 'call ended');
     expect(ended?.['cause']).toBe('shutdown');
-    expect(server.logs.some((l) => l['msg'] === 'stopped')).toBe(true);
+    expect(server.logs.some((l) => l['msg'] === 'stopped'), JSON.stringify(server.logs.slice(-6).map((l) => l['msg']))).toBe(true);
   }, 40_000);
 });
