@@ -265,14 +265,13 @@ if (!isMainThread && parentPort !== null && isMediaWorkerData(workerData)) {
     },
   );
   // Shutdown: close the sessions, the pacer and the ports, then the shared TTS engine's own
-  // thread, then the channel; with no handle left the thread ends by itself (no terminate()).
-  let warming: Promise<void> = Promise.resolve();
+  // thread (a warm-up still running fails with "engine closed"), then the channel; with no handle
+  // left the thread ends by itself (no terminate()).
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
       try {
         await handle.close();
-        await warming;
         await FliteTts.shared().close();
       } catch (err) {
         logger.error({ err }, 'media worker shutdown failed');
@@ -281,6 +280,6 @@ if (!isMainThread && parentPort !== null && isMediaWorkerData(workerData)) {
     })());
   const handle = runMediaWorker(endpoint, data, { logger, onShutdown: () => void stop() });
   endpoint.postMessage({ t: 'ready' } satisfies FromWorker);
-  warming = warmDemo(data, logger).catch((err: unknown) => logger.warn({ err }, 'demo prompts not warmed in media worker'));
+  warmDemo(data, logger).catch((err: unknown) => logger.warn({ err }, 'demo prompts not warmed in media worker'));
   endpoint.once('close', () => void stop());
 }

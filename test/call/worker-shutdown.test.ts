@@ -28,4 +28,15 @@ describe('media worker shutdown', () => {
       if (!stopped) await t.stop();
     }
   }, 40_000);
+
+  it('a stop while the workers are still warming the demo bot does not wait for the warm-up', async () => {
+    const t = await startTestServer({ bot: 'demo', workers: 2, captureLogs: 'info' });
+    const started = Date.now();
+    await t.stop();
+    const ms = Date.now() - started;
+    expect(t.logs.filter((l) => String(l['msg']).includes('did not stop by itself')), 'no worker needed terminate()').toHaveLength(0);
+    const exits = t.logs.filter((l) => l['msg'] === 'media worker stopped').map((l) => [l['worker'], l['code']]);
+    expect(exits.sort()).toEqual([[0, 0], [1, 0]]);
+    expect(ms, `stopped in ${ms} ms`).toBeLessThan(4000);
+  }, 40_000);
 });
