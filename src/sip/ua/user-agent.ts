@@ -1,8 +1,6 @@
-import { lookup } from 'node:dns/promises';
-import { isIP } from 'node:net';
 import type { Clock, InboundTrunkConfig, Logger, TrunklineConfig } from '../../shared/index.js';
 import { createRequest, createResponse, formatUri, generateCallId, generateTag, parseUri, parseVia } from '../message/index.js';
-import type { SipRequest, SipResponse, SipUri } from '../message/index.js';
+import type { SipRequest, SipResponse } from '../message/index.js';
 import { DigestServer, parseCredentials } from '../auth/index.js';
 import { InboundTrunkTable } from '../trunk/index.js';
 import type { TrunkMatch } from '../trunk/index.js';
@@ -11,12 +9,13 @@ import type { DialogContext, SipDialog } from '../dialog/index.js';
 import { TransactionLayer } from '../transaction/index.js';
 import type { ServerTransaction, SipTransportLike, TransactionTimers } from '../transaction/index.js';
 import { SipTransport } from '../transport/index.js';
-import type { SipEndpoint, TransportProtocol } from '../transport/index.js';
+import type { TransportProtocol } from '../transport/index.js';
 import { InboundCall } from './incoming-call.js';
 import type { IncomingCall } from './incoming-call.js';
 import { OutboundCall } from './outgoing-call.js';
 import type { InviteOptions, OutgoingCall } from './outgoing-call.js';
 import { checkRequest } from './request-policy.js';
+import { resolveHop, systemDns, type HopDns } from './hop-resolver.js';
 import { screenRequest, type ScreenCounts } from './request-screen.js';
 
 /** A transport the UA can own: SipTransport, or an in-memory fake in tests. */
@@ -43,6 +42,8 @@ export interface SipUserAgentOptions {
   transport?: UaTransport;
   /** [0, 1) source for glare delays and CSeq starts; default Math.random. */
   random?: () => number;
+  /** DNS for request targets (RFC 3263 SRV, then A/AAAA); default the system resolver. */
+  dns?: HopDns;
 }
 
 const DEFAULT_REALM = 'trunkline';
@@ -57,6 +58,7 @@ export class SipUserAgent {
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly random: () => number;
+  private readonly dns: HopDns;
   private readonly trunks: InboundTrunkTable;
   private readonly digestServers = new Map<string, DigestServer>();
   private readonly dialogs = new DialogSet();
@@ -73,6 +75,7 @@ export class SipUserAgent {
     this.clock = options.clock;
     this.logger = options.logger;
     this.random = options.random ?? Math.random;
+    this.dns = options.dns ?? systemDns;
     this.trunks = new InboundTrunkTable(options.config.trunks.inbound);
     this.incomingHandlers = new HandlerList(options.logger, 'incomingCall');
     if (options.transport !== undefined) this.transport = options.transport;
@@ -148,7 +151,7 @@ export class SipUserAgent {
         const h = host.includes(':') ? `[${host}]` : host;
         return `<sip:trunkline@${h}:${transport.port}${protocol === 'tcp' ? ';transport=tcp' : ''}>`;
       },
-      resolve: (uri, protocol, connectionId) => resolveHop(uri, protocol, connectionId),
+      resolve: (uri, protocol, connectionId) => resolveHop(uri, protocol, connectionId, this.dns),
       responseDestination: (topVia, source) => transport.responseDestination(parseVia(topVia), source),
       forget: (id) => this.dialogs.delete(id),
     };
@@ -329,7 +332,7 @@ export class SipUserAgent {
     const ctx = this.context();
     const uri = parseUri(/^sips?:/i.test(target) ? target : `sip:${target}`);
     const protocol: TransportProtocol = uri.params.get('transport')?.toLowerCase() === 'tcp' ? 'tcp' : 'udp';
-    const destination = await resolveHop(uri, protocol);
+    const destination = await resolveHop(uri, protocol, undefined, this.dns);
     const request = createRequest({
       method: 'OPTIONS',
       uri,
@@ -350,16 +353,3 @@ export class SipUserAgent {
   }
 }
 
-/**
- * The transport endpoint for a URI (RFC 3263 reduced to what trunks need: explicit transport
- * parameter, IP literals, or an A/AAAA lookup; port default 5060). SRV/NAPTR are not consulted.
- */
-export async function resolveHop(uri: SipUri, protocol: TransportProtocol, connectionId?: string): Promise<SipEndpoint> {
-  const t = uri.params.get('transport')?.toLowerCase();
-  const proto: TransportProtocol = t === 'tcp' ? 'tcp' : t === 'udp' ? 'udp' : protocol;
-  const maddr = uri.params.get('maddr');
-  let host = maddr ?? uri.host;
-  if (isIP(host) === 0) host = (await lookup(host)).address;
-  const port = uri.port ?? 5060;
-  return { protocol: proto, host, port, ...(connectionId !== undefined && proto === 'tcp' ? { connectionId } : {}) };
-}

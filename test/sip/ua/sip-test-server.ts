@@ -12,7 +12,7 @@ import type { InboundTrunkConfig, TrunklineConfig } from '../../../src/shared/co
 import { systemClock } from '../../../src/shared/clock.js';
 import { silentLogger } from '../../../src/shared/logger.js';
 import { LocalSdpSession, SdpError, SipUserAgent } from '../../../src/sip/index.js';
-import type { Dialog, IncomingCall, TerminationCause, LocalMediaOptions } from '../../../src/sip/index.js';
+import type { Dialog, HopDns, IncomingCall, TerminationCause, LocalMediaOptions } from '../../../src/sip/index.js';
 import { freePort } from '../../helpers/sipp.js';
 
 export interface TestServerOptions {
@@ -21,6 +21,8 @@ export interface TestServerOptions {
   unknownSource?: 'reject' | 'ignore';
   sessionExpires?: number;
   minSessionExpires?: number;
+  /** DNS for request targets (a fake SRV/A table in tests). */
+  dns?: HopDns;
 }
 
 export interface AnsweredCall {
@@ -65,7 +67,7 @@ export function testConfig(port: number, o: TestServerOptions = {}): TrunklineCo
 
 export async function startTestServer(o: TestServerOptions = {}): Promise<TestServer> {
   const port = await freePort();
-  const ua = new SipUserAgent({ config: testConfig(port, o), clock: systemClock, logger: silentLogger() });
+  const ua = new SipUserAgent({ config: testConfig(port, o), clock: systemClock, logger: silentLogger(), ...(o.dns !== undefined ? { dns: o.dns } : {}) });
   await ua.start();
   const calls: AnsweredCall[] = [];
   const local: LocalMediaOptions = { address: '127.0.0.1', port: 9, codecPreference: 'offerer' };

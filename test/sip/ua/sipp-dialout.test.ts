@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OutboundTrunkConfig } from '../../../src/shared/config.js';
-import type { OutgoingCallResult, TerminationCause } from '../../../src/sip/index.js';
+import type { HopDns, OutgoingCallResult, TerminationCause } from '../../../src/sip/index.js';
 import { describeSipp, freePort, startSipp } from '../../helpers/sipp.js';
 import type { SippResult } from '../../helpers/sipp.js';
 import { limiter, startTestServer } from './sip-test-server.js';
@@ -119,5 +119,40 @@ describe.concurrent('Trunkline dials SIPp', () => {
       { auth: { username: 'alice', password: 's3cret' } },
     );
     expectClean(r);
+  });
+});
+
+describe('a trunk named by host follows the carrier’s SRV records (RFC 3263 §4.2)', () => {
+  it('sip:carrier.test → SRV _sip._udp.carrier.test → sbc.carrier.test:<SIPp’s port> → 127.0.0.1: SIPp answers, we hang up', async () => {
+    const port = await freePort();
+    const asked: string[] = [];
+    const dns: HopDns = {
+      srv: (name) => {
+        asked.push(`SRV ${name}`);
+        return name === '_sip._udp.carrier.test'
+          ? Promise.resolve([
+              { name: 'backup.carrier.test', port: 9, priority: 20, weight: 100 },
+              { name: 'sbc.carrier.test', port, priority: 10, weight: 100 },
+            ])
+          : Promise.reject(new Error(`no SRV for ${name}`));
+      },
+      address: (host) => {
+        asked.push(`A ${host}`);
+        return host === 'sbc.carrier.test' ? Promise.resolve('127.0.0.1') : Promise.reject(new Error(`ENOTFOUND ${host}`));
+      },
+    };
+    const server = await startTestServer({ dns });
+    try {
+      const sipp = startSipp({ scenario: 'uas-answer-expect-bye.xml', port, mediaPort: await freePort(), timeoutSec: 10 });
+      await new Promise((r) => setTimeout(r, 150)); // SIPp binds its socket
+      const trunk: OutboundTrunkConfig = { name: 'carrier', uri: 'sip:carrier.test', transport: 'udp', referUriScheme: 'sip' };
+      const res = await server.ua.invite({ trunk, to: '+15551230000', sdp: OFFER }).result;
+      if ('failed' in res) throw new Error(`call failed ${res.status} ${res.reason}`);
+      await res.dialog.bye();
+      expectClean(await sipp.done);
+      expect(asked.slice(0, 2)).toEqual(['SRV _sip._udp.carrier.test', 'A sbc.carrier.test']);
+    } finally {
+      await server.close();
+    }
   });
 });
