@@ -52,6 +52,15 @@ describe.concurrent('SIPp UAC against the Trunkline UA', () => {
     expect(c[0]?.terminated).toBe('remote-bye');
   });
 
+  it('uac-require-100rel-expect-answer-without-18x: Require: 100rel is accepted (no 420) and no 18x is sent, so no PRACK is owed', async () => {
+    const r = await sipp({ scenario: 'uac-require-100rel-expect-answer-without-18x.xml', target: server.target, service: 'answer-100rel' });
+    expectClean(r);
+    // The test UA calls ringing() before every answer: for this INVITE it sent nothing.
+    const c = callsFor(server, 'answer-100rel');
+    expect(c).toHaveLength(1);
+    expect(c[0]?.acked).toBe(true);
+  });
+
   it('uac-bye: BYE from SIPp gets 200, a second BYE 481', async () => {
     expectClean(await sipp({ scenario: 'uac-bye.xml', target: server.target, service: 'answer-b' }));
   });

@@ -4,6 +4,7 @@ import type { NameAddr, SipRequest } from '../message/index.js';
 import { ALLOW, HandlerList, RouteSet, SUPPORTED, SipDialog } from '../dialog/index.js';
 import type { Dialog, DialogContext, UasNegotiation } from '../dialog/index.js';
 import type { ServerTransaction } from '../transaction/index.js';
+import { requires100rel } from './request-policy.js';
 
 /** A new INVITE offered to the application (RFC 3261 §13.3). */
 export interface IncomingCall {
@@ -138,6 +139,8 @@ export class InboundCall implements IncomingCall {
 
   ringing(sdp?: string): void {
     if (this.current !== 'proceeding' && this.current !== 'early') return;
+    // RFC 3262 §3: with Require: 100rel a 18x would have to be reliable (PRACK); none is sent.
+    if (requires100rel(this.request)) return;
     const dialog = this.ensureDialog();
     if (this.current === 'proceeding') this.move('early');
     if (sdp !== undefined && dialog.localSdp === undefined) dialog.localSdp = sdp;

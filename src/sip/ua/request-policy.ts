@@ -17,6 +17,17 @@ function reject(req: SipRequest, status: number, headers: [string, string][] = [
 }
 
 /**
+ * RFC 3262 §3: an INVITE with `Require: 100rel` obliges the UAS to send every provisional response
+ * other than 100 reliably. Trunkline sends none then (the bot is warm before the 200, and a 180
+ * without it is suppressed: see InboundCall.ringing), which meets the obligation without PRACK;
+ * so such INVITEs are accepted rather than refused with 420. 100rel is not advertised in
+ * Supported: a peer must not send us reliable provisionals.
+ */
+export function requires100rel(req: SipRequest): boolean {
+  return req.headers.getAll('require').some((t) => t.trim().toLowerCase() === '100rel');
+}
+
+/**
  * The UAS checks of RFC 3261 §8.2 that do not depend on a dialog, in the RFC's order: method
  * inspection (§8.2.1), then Max-Forwards, then extensions (§8.2.2.3). Returns the response that
  * refuses the request, or undefined when it may proceed. ACK is never answered.
@@ -38,7 +49,7 @@ export function checkRequest(req: SipRequest): SipResponse | undefined {
     const unsupported = req.headers
       .getAll('require')
       .map((t) => t.trim())
-      .filter((t) => t.length > 0 && !SUPPORTED_TAGS.has(t.toLowerCase()));
+      .filter((t) => t.length > 0 && !SUPPORTED_TAGS.has(t.toLowerCase()) && !(method === 'INVITE' && t.toLowerCase() === '100rel'));
     if (unsupported.length > 0) return reject(req, 420, [['Unsupported', unsupported.join(', ')]]);
   }
   return undefined;
