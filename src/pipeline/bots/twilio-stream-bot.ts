@@ -7,7 +7,7 @@ import { BotEventHub } from '../bot.js';
 import type { BotEvent } from '../events.js';
 import type { PlayoutSource } from '../playout.js';
 import { MediaStreamPlayout } from './media-stream-playout.js';
-import { closeWebSocket, rawDataText } from '../services/websocket.js';
+import { closeWebSocket, openWebSocket, rawDataText } from '../services/websocket.js';
 
 /**
  * A bridge to a bot written for Twilio Media Streams (bidirectional, `<Connect><Stream>`): per call
@@ -176,43 +176,19 @@ export class TwilioStreamBot implements Bot {
 
   // ---- socket ---------------------------------------------------------------------------------
 
-  private connect(): Promise<void> {
+  private async connect(): Promise<void> {
     this.state = 'connecting';
-    return new Promise<void>((resolve, reject) => {
-      const socket = new WebSocket(this.options.url, { headers: { ...this.options.headers }, perMessageDeflate: false });
-      let settled = false;
-      const timeout = this.context.clock.setTimeout(() => {
-        if (settled) return;
-        settled = true;
-        socket.terminate();
-        reject(new Error(`connect timed out after ${this.options.connectTimeoutMs} ms`));
-      }, this.options.connectTimeoutMs);
-      socket.once('open', () => {
-        if (settled) return;
-        settled = true;
-        timeout.cancel();
-        if (this.ended) {
-          socket.terminate();
-          resolve();
-          return;
-        }
-        this.socket = socket;
-        this.state = 'open';
-        socket.on('message', (data, isBinary) => this.onMessage(data, isBinary));
-        socket.on('close', (code, reason) => this.onClose(socket, code, reason.toString()));
-        socket.send(JSON.stringify({ event: 'connected', protocol: 'Call', version: '1.0.0' }));
-        resolve();
-      });
-      socket.on('error', (err) => {
-        if (!settled) {
-          settled = true;
-          timeout.cancel();
-          reject(err);
-          return;
-        }
-        this.context.logger.warn({ err: err.message }, 'media stream bot: socket error');
-      });
-    });
+    const socket = await openWebSocket(this.options.url, { headers: { ...this.options.headers }, clock: this.context.clock, timeoutMs: this.options.connectTimeoutMs });
+    if (this.ended) {
+      socket.terminate();
+      return;
+    }
+    this.socket = socket;
+    this.state = 'open';
+    socket.on('message', (data, isBinary) => this.onMessage(data, isBinary));
+    socket.on('close', (code, reason) => this.onClose(socket, code, reason.toString()));
+    socket.on('error', (err) => this.context.logger.warn({ err: err.message }, 'media stream bot: socket error'));
+    socket.send(JSON.stringify({ event: 'connected', protocol: 'Call', version: '1.0.0' }));
   }
 
   private sendStart(): void {

@@ -14,36 +14,46 @@ export function rawDataText(data: WebSocket.RawData): string {
   return rawDataBytes(data).toString('utf8');
 }
 
-export interface ConnectOptions {
-  readonly kind: ServiceKind;
-  readonly provider: string;
+/** Why a WebSocket did not open; `status` is the HTTP status of a refused handshake, else null. */
+export class WebSocketOpenError extends Error {
+  constructor(
+    message: string,
+    readonly status: number | null,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'WebSocketOpenError';
+  }
+}
+
+export interface OpenOptions {
   readonly headers: Record<string, string>;
   readonly clock: Clock;
   readonly timeoutMs: number;
 }
 
 /**
- * Opens a provider's WebSocket. Every way it can fail is one ServiceError: no answer within the
- * timeout (retryable), a refused handshake (HTTP status; retryable per status) or a socket error
- * (retryable). A failed socket is terminated, never left half open.
+ * Opens a WebSocket (provider or bot). Every way it can fail is one WebSocketOpenError: no answer
+ * within the timeout, a refused handshake (with its HTTP status) or a socket error. A failed
+ * socket is terminated, never left half open. The caller adds its own listeners once it resolves.
  */
-export function connectWebSocket(url: string, o: ConnectOptions): Promise<WebSocket> {
+export function openWebSocket(url: string, o: OpenOptions): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
     const socket = new WebSocket(url, { headers: o.headers, perMessageDeflate: false });
     let settled = false;
-    const fail = (err: ServiceError): void => {
+    const fail = (err: WebSocketOpenError): void => {
       if (settled) return;
       settled = true;
       timer.cancel();
       socket.terminate();
       reject(err);
     };
-    const timer = o.clock.setTimeout(() => fail(new ServiceError(o.kind, o.provider, `connect timed out after ${o.timeoutMs} ms`, true)), o.timeoutMs);
+    const timer = o.clock.setTimeout(() => fail(new WebSocketOpenError(`connect timed out after ${o.timeoutMs} ms`, null)), o.timeoutMs);
     socket.once('unexpected-response', (_req, res) => {
       const status = res.statusCode ?? 0;
-      fail(new ServiceError(o.kind, o.provider, `handshake refused with HTTP ${status}`, ServiceError.retryableStatus(status), status));
+      fail(new WebSocketOpenError(`handshake refused with HTTP ${status}`, status));
     });
-    socket.once('error', (err) => fail(new ServiceError(o.kind, o.provider, err.message, true, null, { cause: err })));
+    socket.once('error', (err) => fail(new WebSocketOpenError(err.message, null, { cause: err })));
     socket.once('open', () => {
       if (settled) return;
       settled = true;
@@ -51,6 +61,23 @@ export function connectWebSocket(url: string, o: ConnectOptions): Promise<WebSoc
       resolve(socket);
     });
   });
+}
+
+export interface ConnectOptions extends OpenOptions {
+  readonly kind: ServiceKind;
+  readonly provider: string;
+}
+
+/**
+ * Opens a provider's WebSocket; a failure is a ServiceError: a timeout or a socket error is
+ * retryable, a refused handshake retryable per its HTTP status (ServiceError.from).
+ */
+export async function connectWebSocket(url: string, o: ConnectOptions): Promise<WebSocket> {
+  try {
+    return await openWebSocket(url, o);
+  } catch (err) {
+    throw ServiceError.from(o.kind, o.provider, err);
+  }
 }
 
 /**
