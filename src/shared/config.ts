@@ -540,6 +540,7 @@ export interface AgentHttpToolConfig {
   readonly description: string;
   readonly url: string;
   readonly method: 'GET' | 'POST';
+  /** JSON Schema of the arguments. */
   readonly parameters: Readonly<Record<string, unknown>>;
   readonly timeoutMs: number;
 }

@@ -1,14 +1,11 @@
+import type { AgentHttpToolConfig } from '../../../shared/index.js';
 import type { ToolDefinition } from '../../services/llm/llm.js';
 
-/** A user-defined tool the LLM may call: Trunkline sends the arguments to an HTTP endpoint. */
-export interface HttpToolConfig {
-  readonly name: string;
-  readonly description: string;
-  readonly url: string;
-  readonly method: 'GET' | 'POST';
-  /** JSON Schema of the arguments. */
-  readonly parameters: Readonly<Record<string, unknown>>;
-  readonly timeoutMs: number;
+/**
+ * A user-defined tool the LLM may call: Trunkline sends the arguments to an HTTP endpoint. The
+ * config's `agent.tools[]` entry, plus headers a program embedding the agent bot may add.
+ */
+export interface HttpToolConfig extends AgentHttpToolConfig {
   readonly headers?: Readonly<Record<string, string>>;
 }
 
