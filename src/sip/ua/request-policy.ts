@@ -24,8 +24,10 @@ function reject(req: SipRequest, status: number, headers: [string, string][] = [
  * Supported: a peer must not send us reliable provisionals.
  */
 export function requires100rel(req: SipRequest): boolean {
-  return req.headers.getAll('require').some((t) => t.trim().toLowerCase() === '100rel');
+  return req.headers.getAll('require').some(is100rel);
 }
+
+const is100rel = (tag: string): boolean => tag.trim().toLowerCase() === '100rel';
 
 /**
  * The UAS checks of RFC 3261 §8.2 that do not depend on a dialog, in the RFC's order: method
@@ -49,7 +51,7 @@ export function checkRequest(req: SipRequest): SipResponse | undefined {
     const unsupported = req.headers
       .getAll('require')
       .map((t) => t.trim())
-      .filter((t) => t.length > 0 && !SUPPORTED_TAGS.has(t.toLowerCase()) && !(method === 'INVITE' && t.toLowerCase() === '100rel'));
+      .filter((t) => t.length > 0 && !SUPPORTED_TAGS.has(t.toLowerCase()) && !(method === 'INVITE' && is100rel(t)));
     if (unsupported.length > 0) return reject(req, 420, [['Unsupported', unsupported.join(', ')]]);
   }
   return undefined;
