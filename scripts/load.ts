@@ -18,13 +18,14 @@
  * receive-buffer errors (RcvbufErrors in /proc/net/snmp) during the run. `--json` prints the
  * report as JSON too. Exit status 1 when any call failed.
  */
-import { mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { startTrunkline, type Trunkline } from '../src/main.js';
 import { buildConfig, silentLogger, createLogger } from '../src/shared/index.js';
 import { freePort, startSipp, type SippStats } from '../test/helpers/sipp.js';
+import { PROJECT_ROOT, flag as cliFlag } from './cli.js';
 import { toneUlaw } from './tone.js';
 
 export interface LoadOptions {
@@ -76,11 +77,6 @@ export interface LoadReport {
   sippErrors: string;
 }
 
-const ROOT = (() => {
-  let dir = import.meta.dirname;
-  while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir);
-  return dir;
-})();
 
 /** Udp: counters of /proc/net/snmp (Linux). */
 export function udpCounters(): Record<string, number> {
@@ -170,9 +166,9 @@ export function rtpRangeStart(pairs: number): number {
   return low + 2 * Math.floor(Math.random() * slots);
 }
 
-/** Media sessions still pinned to the worker threads (0 without workers). */
-function mediaSessions(server: Trunkline): number {
-  return (server.mediaWorkers?.status() ?? []).reduce((n, s) => n + s.sessions, 0);
+/** RTP ports held: the main thread's pool (every call's without workers, else consult legs) and the media sessions pinned to worker threads. */
+export function portsInUse(server: Trunkline): number {
+  return server.pool.inUse + (server.mediaWorkers?.status() ?? []).reduce((n, s) => n + s.sessions, 0);
 }
 
 /** The workers' once-a-second lateness reports folded into one figure (undefined: none came). */
@@ -237,7 +233,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   const work = mkdtempSync(join(tmpdir(), 'trunkline-load-'));
   try {
     writeFileSync(join(work, 'tone.ulaw'), toneUlaw());
-    const scenario = join(ROOT, 'test/sipp', options.mode === 'audio' ? 'load-uac-rtp-stream-expect-bye-200.xml' : 'load-uac-setup-expect-bye-200.xml');
+    const scenario = join(PROJECT_ROOT, 'test/sipp', options.mode === 'audio' ? 'load-uac-rtp-stream-expect-bye-200.xml' : 'load-uac-setup-expect-bye-200.xml');
     const port = await freePort();
     const mediaPort = await freePort();
     const udp0 = udpCounters();
@@ -290,7 +286,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     const lateness = workerLateness(seconds) ?? server.pacer.lateness();
     // Let calls wind down (SIPp has sent its last BYE), then check every port came back.
     const until = Date.now() + 10_000;
-    while ((server.calls.active > 0 || mediaSessions(server) > 0) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    while ((server.calls.active > 0 || portsInUse(server) > 0) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
     const rtt = readRtt(work);
     const stats: SippStats | undefined = result.stats;
     const ticksPerSec = 100;
@@ -322,7 +318,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
       udpRcvbufErrors: (udp1['RcvbufErrors'] ?? 0) - (udp0['RcvbufErrors'] ?? 0),
       udpInErrors: (udp1['InErrors'] ?? 0) - (udp0['InErrors'] ?? 0),
       serverSocketDrops,
-      portsInUseAfter: server.pool.inUse + mediaSessions(server),
+      portsInUseAfter: portsInUse(server),
       sippExit: result.exitCode,
       sippErrors: `${result.errors.slice(0, 2000)}\n${result.stderr.slice(0, 1000)}\n${result.stdout.slice(-1500)}`,
     };
@@ -356,11 +352,7 @@ export function formatReport(r: LoadReport): string {
   ].join('\n');
 }
 
-function flag(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i === -1 ? undefined : process.argv[i + 1];
-  return v ?? process.env[`LOAD_${name.toUpperCase()}`] ?? fallback;
-}
+const flag = (name: string, fallback: string): string => cliFlag('LOAD', name, fallback);
 
 async function main(): Promise<void> {
   const mode = flag('mode', 'audio') === 'setup' ? 'setup' : 'audio';

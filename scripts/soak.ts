@@ -13,31 +13,23 @@
  *
  * Exit status 1 on a failed call, a leaked port, or fd growth.
  */
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { startTrunkline } from '../src/main.js';
 import { buildConfig, silentLogger } from '../src/shared/index.js';
 import { freePort, startSipp } from '../test/helpers/sipp.js';
-import { rtpRangeStart } from './load.js';
+import { PROJECT_ROOT, flag as cliFlag } from './cli.js';
+import { portsInUse, rtpRangeStart } from './load.js';
 import { toneUlaw } from './tone.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
-const ROOT = (() => {
-  let dir = import.meta.dirname;
-  while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir);
-  return dir;
-})();
-
-function flag(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return (i === -1 ? undefined : process.argv[i + 1]) ?? process.env[`SOAK_${name.toUpperCase()}`] ?? fallback;
-}
+const flag = (name: string, fallback: string): string => cliFlag('SOAK', name, fallback);
 
 function openFds(): number {
   try {
@@ -88,11 +80,9 @@ async function main(): Promise<void> {
   server.mediaWorkers?.onLoad((_index, load) => {
     if (load.lateness.count > 0) worstP99 = Math.max(worstP99, load.lateness.p99Ms);
   });
-  /** RTP ports held: the main thread's pool (consult legs) and the workers' media sessions. */
-  const portsInUse = (): number => server.pool.inUse + (server.mediaWorkers?.status() ?? []).reduce((n, w) => n + w.sessions, 0);
   const work = mkdtempSync(join(tmpdir(), 'trunkline-soak-'));
   writeFileSync(join(work, 'tone.ulaw'), toneUlaw());
-  const scenario = join(ROOT, 'test/sipp/load-uac-rtp-stream-expect-bye-200.xml');
+  const scenario = join(PROJECT_ROOT, 'test/sipp/load-uac-rtp-stream-expect-bye-200.xml');
   console.log(`soak: ${minutes} min of echo calls at ${rate}/s, ${holdSec} s each (about ${Math.round(rate * holdSec)} up at once), RTP ${config.rtp.portMin}-${config.rtp.portMax}, ${server.mediaWorkers === undefined ? 'media in the main thread' : `${server.mediaWorkers.status().length} media workers`}`);
   gc();
   const fds0 = openFds();
@@ -123,7 +113,7 @@ async function main(): Promise<void> {
     });
     const r = await sipp.done;
     const until = Date.now() + 5000;
-    while ((server.calls.active > 0 || portsInUse() > 0) && Date.now() < until) await new Promise((res) => setTimeout(res, 100));
+    while ((server.calls.active > 0 || portsInUse(server) > 0) && Date.now() < until) await new Promise((res) => setTimeout(res, 100));
     gc();
     const mem = process.memoryUsage();
     const s: Sample = {
@@ -134,7 +124,7 @@ async function main(): Promise<void> {
       rssMb: Math.round(mem.rss / 104857.6) / 10,
       heapMb: Math.round(mem.heapUsed / 104857.6) / 10,
       fds: openFds(),
-      portsInUse: portsInUse(),
+      portsInUse: portsInUse(server),
       lateP99Ms: Math.round((server.mediaWorkers === undefined ? server.pacer.lateness().p99Ms : worstP99) * 10) / 10,
       calls: server.calls.active,
       dialogs: server.ua.stats.dialogs,
@@ -154,7 +144,7 @@ async function main(): Promise<void> {
   const first = samples[0];
   const last = samples[samples.length - 1];
   const drift = first !== undefined && last !== undefined ? Math.round((last.rssMb - first.rssMb) * 10) / 10 : NaN;
-  const leakedPorts = portsInUse();
+  const leakedPorts = portsInUse(server);
   const dialogsLeft = server.ua.stats.dialogs;
   const transactionsLeft = server.ua.stats.transactions;
   await server.stop(0);
