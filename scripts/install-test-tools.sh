@@ -3,7 +3,8 @@
 # tshark/tcpdump, nftables, iproute2) when any is missing. Needs root; CI runs as root.
 set -euo pipefail
 need=()
-command -v sipp >/dev/null || need+=(sip-tester)
+# The tests also replay the RFC 4733 and G.711 pcaps Debian's sip-tester ships in /usr/share/sip-tester.
+{ command -v sipp >/dev/null && [ -f /usr/share/sip-tester/dtmf_2833_1.pcap ]; } || need+=(sip-tester)
 command -v baresip >/dev/null || need+=(baresip baresip-core)
 command -v espeak-ng >/dev/null || need+=(espeak-ng)
 command -v sox >/dev/null || need+=(sox libsox-fmt-all)

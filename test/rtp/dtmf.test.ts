@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DtmfReceiver, DtmfSender, RtpPacketView, RtpWriter, dtmfDigitToEvent, type DtmfEvent } from '../../src/rtp/index.js';
+import { SIPP_PCAP_DIR } from '../e2e/media-assets.js';
 import { readPcapUdp } from './pcap-reader.js';
 
 /** One RFC 4733 §2.3 payload. */
@@ -89,8 +91,10 @@ describe('DtmfReceiver (RFC 4733 §2.5.2)', () => {
     expect(() => dtmfDigitToEvent('x')).toThrow(RangeError);
   });
 
-  const pcap = '/usr/share/sip-tester/dtmf_2833_1.pcap';
-  it.skipIf(!existsSync(pcap))('decodes what SIPp sends (dtmf_2833_1.pcap: digit 1, 280 ms, end ×3 same seq)', () => {
+  // Debian's sip-tester ships it; scripts/install-test-tools.sh installs the package when it is missing.
+  const pcap = join(SIPP_PCAP_DIR, 'dtmf_2833_1.pcap');
+  it('decodes what SIPp sends (dtmf_2833_1.pcap: digit 1, 280 ms, end ×3 same seq)', () => {
+    expect(existsSync(pcap), `${pcap} (Debian package sip-tester)`).toBe(true);
     const { rx, events } = receiver();
     const view = new RtpPacketView();
     const packets = readPcapUdp(pcap);
